@@ -1,0 +1,327 @@
+"""The SQLite store: connection, schema and ordered migrations.
+
+The schema is created by sqlite-utils and evolves through numbered, idempotent migrations recorded in
+`schema_migrations`, so an old database is upgraded in place by `open_db`.
+"""
+
+from __future__ import annotations
+
+import sqlite3 as stdlib_sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.db import sqlite3  # pysqlite3 when installed: it can load extensions
+
+from .errors import TrackerError
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _m001_core(db: sqlite_utils.Database) -> None:
+    db["reviews"].create(
+        {
+            "slug": str,
+            "title": str,
+            "author": str,
+            "publisher": str,
+            "published": str,
+            "url": str,
+            "pages": int,
+            "expected_count": int,
+            "chapters": str,
+            "principles": str,
+            "register_note": str,
+        },
+        pk="slug",
+        if_not_exists=True,
+    )
+    db["documents"].create(
+        {
+            "id": int,
+            "sha256": str,
+            "review": str,
+            "kind": str,
+            "title": str,
+            "publisher": str,
+            "author": str,
+            "published": str,
+            "date_precision": str,
+            "url": str,
+            "source_path": str,
+            "format": str,
+            "confidence": str,
+            "assessor": str,
+            "declared": str,
+            "text": str,
+            "pages": int,
+            "ingested_at": str,
+        },
+        pk="id",
+        foreign_keys=[("review", "reviews", "slug")],
+        not_null={"sha256", "kind", "text"},
+        if_not_exists=True,
+    )
+    db["documents"].create_index(["sha256"], unique=True, if_not_exists=True)
+    db["passages"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "seq": int,
+            "start": int,
+            "end": int,
+            "text": str,
+            "heading_path": str,
+            "page": int,
+            "block_kind": str,
+            "sha256": str,
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+        not_null={"document_id", "text"},
+        if_not_exists=True,
+    )
+    db["passages"].create_index(["document_id", "seq"], unique=True, if_not_exists=True)
+    db["recommendations"].create(
+        {
+            "id": int,
+            "review": str,
+            "key": str,
+            "slug": str,
+            "number": int,
+            "label": str,
+            "parent_id": int,
+            "part": str,
+            "title": str,
+            "text": str,
+            "summary": str,
+            "chapter": str,
+            "section": str,
+            "addressees": str,
+            "locations": str,
+            "number_verified": int,
+            "origin": str,
+            "confidence": str,
+            "sources": str,
+            "document_id": int,
+        },
+        pk="id",
+        foreign_keys=[
+            ("review", "reviews", "slug"),
+            ("parent_id", "recommendations", "id"),
+            ("document_id", "documents", "id"),
+        ],
+        not_null={"review", "key", "text"},
+        if_not_exists=True,
+    )
+    db["recommendations"].create_index(["review", "key"], unique=True, if_not_exists=True)
+    db["mentions"].create(
+        {
+            "id": int,
+            "passage_id": int,
+            "document_id": int,
+            "recommendation_id": int,
+            "ref": str,
+            "ref_text": str,
+            "start": int,
+            "end": int,
+            "rule": str,
+        },
+        pk="id",
+        foreign_keys=[
+            ("passage_id", "passages", "id"),
+            ("document_id", "documents", "id"),
+            ("recommendation_id", "recommendations", "id"),
+        ],
+        if_not_exists=True,
+    )
+    db["entities"].create(
+        {
+            "id": int,
+            "passage_id": int,
+            "document_id": int,
+            "entity": str,
+            "label": str,
+            "text": str,
+            "start": int,
+            "end": int,
+        },
+        pk="id",
+        foreign_keys=[("passage_id", "passages", "id"), ("document_id", "documents", "id")],
+        if_not_exists=True,
+    )
+    for table in ("mentions", "entities"):
+        db[table].create_index(["passage_id"], if_not_exists=True)
+        db[table].create_index(["document_id"], if_not_exists=True)
+
+
+def _m002_embeddings_links(db: sqlite_utils.Database) -> None:
+    db["embeddings"].create(
+        {"model": str, "sha256": str, "dims": int, "vector": bytes, "created_at": str},
+        pk=("model", "sha256"),
+        if_not_exists=True,
+    )
+    db["runs"].create(
+        {
+            "id": int,
+            "command": str,
+            "version": str,
+            "settings": str,
+            "started_at": str,
+            "finished_at": str,
+            "summary": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["links"].create(
+        {
+            "id": str,
+            "passage_id": int,
+            "document_id": int,
+            "recommendation_id": int,
+            "task": str,
+            "method": str,
+            "score": float,
+            "threshold": float,
+            "model": str,
+            "rule": str,
+            "quote": str,
+            "start": int,
+            "end": int,
+            "label": str,
+            "cues": str,
+            "target_date": str,
+            "run_id": int,
+        },
+        pk="id",
+        foreign_keys=[
+            ("passage_id", "passages", "id"),
+            ("document_id", "documents", "id"),
+            ("recommendation_id", "recommendations", "id"),
+            ("run_id", "runs", "id"),
+        ],
+        if_not_exists=True,
+    )
+    for column in ("passage_id", "document_id", "recommendation_id"):
+        db["links"].create_index([column], if_not_exists=True)
+
+
+def _m003_status(db: sqlite_utils.Database) -> None:
+    db["overrides"].create(
+        {
+            "id": int,
+            "action": str,
+            "link_id": str,
+            "recommendation_key": str,
+            "review": str,
+            "status": str,
+            "note": str,
+            "source": str,
+            "effective": str,
+            "created_at": str,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db["statuses"].create(
+        {
+            "recommendation_id": int,
+            "status": str,
+            "since": str,
+            "reason": str,
+            "confidence": float,
+            "position": str,
+            "deciding_link": str,
+            "quote": str,
+            "document_id": int,
+            "document_title": str,
+            "publisher": str,
+            "date": str,
+            "url": str,
+            "government_view": str,
+            "independent_view": str,
+            "disagreement": int,
+            "override_note": str,
+            "evidence": str,
+            "as_of": str,
+        },
+        pk="recommendation_id",
+        foreign_keys=[("recommendation_id", "recommendations", "id")],
+        if_not_exists=True,
+    )
+    db["status_history"].create(
+        {
+            "id": int,
+            "recommendation_id": int,
+            "from_status": str,
+            "to_status": str,
+            "date": str,
+            "link_id": str,
+            "quote": str,
+            "document_id": int,
+            "reason": str,
+        },
+        pk="id",
+        foreign_keys=[("recommendation_id", "recommendations", "id")],
+        if_not_exists=True,
+    )
+    db["status_history"].create_index(["recommendation_id"], if_not_exists=True)
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("001_core", _m001_core),
+    ("002_embeddings_links", _m002_embeddings_links),
+    ("003_status", _m003_status),
+]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations in order; return the names applied."""
+    db["schema_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    done = {row["name"] for row in db["schema_migrations"].rows}
+    applied = []
+    for name, migration in MIGRATIONS:
+        if name in done:
+            continue
+        with db.atomic():
+            migration(db)
+            db["schema_migrations"].insert({"name": name, "applied_at": utcnow()})
+        applied.append(name)
+    return applied
+
+
+def schema_version(db: sqlite_utils.Database) -> str | None:
+    if "schema_migrations" not in db.table_names():
+        return None
+    row = db.execute("select max(name) from schema_migrations").fetchone()
+    return row[0]
+
+
+def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
+    """Open (and migrate) a tracker database, with WAL and foreign keys on.
+
+    Raises TrackerError with a readable reason for a missing folder, a missing database when
+    `create` is False, or a file that is not SQLite.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise TrackerError(f"{path}: folder {path.parent} does not exist")
+    if not create and not path.exists():
+        raise TrackerError(f"{path}: no such database (run `tracker init {path}` first)")
+    if path.exists() and path.is_dir():
+        raise TrackerError(f"{path}: is a folder, not a database file")
+    try:
+        db = sqlite_utils.Database(path)
+        db.execute("pragma foreign_keys = on")
+        db.execute("pragma busy_timeout = 5000")
+        db.enable_wal()
+        migrate(db)
+    except (sqlite3.DatabaseError, stdlib_sqlite3.DatabaseError) as error:
+        raise TrackerError(f"{path}: not a tracker database ({error})") from error
+    return db

@@ -1,0 +1,138 @@
+"""PDF with pypdf: body text per page with running headers, footers and page numbers removed,
+hyphenated line breaks joined, and lines regrouped into headings, list items and paragraphs."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections import Counter
+
+from ..errors import ExtractionError
+from .model import Block, Extracted
+from .text import LIST_ITEM
+
+PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
+LABEL_START = re.compile(r"^\s*(?:recommendation|rec\.?)\s+\d{1,3}\b", re.I)
+LABEL_ONLY = re.compile(r"^\s*(?:recommendation|rec\.)\s+\d{1,3}\s*$", re.I)
+HEADING_START = re.compile(r"^\s*(?:chapter|part|annex|appendix|section)\s+\w+", re.I)
+SENTENCE_END = ("." , ":", ";", "?", "!", '"', "”", ")")
+MIN_CHARS_PER_PAGE = 25
+
+
+def line_shape(line: str) -> str:
+    return re.sub(r"\d+", "#", line.strip().lower())
+
+
+def running_lines(pages: list[list[str]]) -> set[str]:
+    """Shapes of lines that open or close at least half of the pages: headers and footers."""
+    if len(pages) < 3:
+        return set()
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        edges = {line_shape(line) for line in lines[:2] + lines[-2:] if line.strip()}
+        counts.update(edges)
+    return {shape for shape, count in counts.items() if count >= max(2, len(pages) // 2)}
+
+
+def join_hyphenated(lines: list[str]) -> list[str]:
+    joined: list[str] = []
+    for line in lines:
+        if joined and re.search(r"[A-Za-z]-$", joined[-1]) and re.match(r"^[a-z]", line.strip()):
+            joined[-1] = joined[-1][:-1] + line.strip()
+        else:
+            joined.append(line.rstrip())
+    return joined
+
+
+def is_heading_line(line: str, previous: str | None) -> bool:
+    text = line.strip()
+    if HEADING_START.match(text):
+        return True
+    words = text.split()
+    ends_open = not text.endswith(SENTENCE_END)
+    prev_closed = previous is None or previous.strip().endswith(SENTENCE_END) or previous.strip() == ""
+    return 0 < len(words) <= 10 and ends_open and text[:1].isupper() and prev_closed and not LIST_ITEM.match(text)
+
+
+def lines_to_blocks(lines: list[str], page: int, width: int) -> list[Block]:
+    blocks: list[Block] = []
+    current: list[str] = []
+    kind = "paragraph"
+
+    def flush() -> None:
+        nonlocal current, kind
+        if current:
+            blocks.append(Block(kind, re.sub(r"\s+", " ", " ".join(current)).strip(), page=page))
+        current, kind = [], "paragraph"
+
+    previous: str | None = None
+    for line in lines:
+        text = line.strip()
+        if not text:
+            flush()
+            previous = ""
+            continue
+        if LABEL_ONLY.match(text):
+            flush()
+            blocks.append(Block("paragraph", text, page=page))  # a label printed on its own line
+        elif LABEL_START.match(text) or LIST_ITEM.match(text):
+            flush()
+            kind = "list_item" if LIST_ITEM.match(text) and not LABEL_START.match(text) else "paragraph"
+            current = [text]
+        elif blocks and blocks[-1].kind == "heading" and not current and text[:1].islower() and len(text.split()) <= 6:
+            blocks[-1].text += " " + text  # a heading wrapped onto a second line
+        elif is_heading_line(text, previous) and len(text) < width * 0.75:
+            flush()
+            blocks.append(Block("heading", text, level=2, page=page))
+        else:
+            if current and previous is not None and previous.strip().endswith((".", "?", "!")) and len(previous) < width * 0.7:
+                flush()
+            current.append(text)
+        previous = text
+    flush()
+    return blocks
+
+
+def extract_pdf(data: bytes) -> Extracted:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                if not reader.decrypt(""):
+                    raise ExtractionError("encrypted PDF (a password is needed)")
+            except (NotImplementedError, PdfReadError) as error:
+                raise ExtractionError("encrypted PDF (a password is needed)") from error
+        page_texts = [page.extract_text() or "" for page in reader.pages]
+        metadata_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+    except ExtractionError:
+        raise
+    except Exception as error:  # pypdf raises many types for damaged files
+        raise ExtractionError(f"corrupt or unreadable PDF ({error.__class__.__name__})") from error
+    if not page_texts:
+        raise ExtractionError("PDF has no pages")
+    if sum(len(text.strip()) for text in page_texts) < MIN_CHARS_PER_PAGE * len(page_texts):
+        raise ExtractionError("PDF has no text layer (scanned?): OCR is not supported")
+    pages = [text.split("\n") for text in page_texts]
+    running = running_lines(pages)
+    width = max((len(line) for lines in pages for line in lines), default=80)
+    blocks: list[Block] = []
+    for number, lines in enumerate(pages, start=1):
+        body = [line for line in lines if line_shape(line) not in running and not PAGE_NUMBER.match(line)]
+        page_blocks = lines_to_blocks(join_hyphenated(body), number, width)
+        if blocks and page_blocks and continues(blocks[-1], page_blocks[0]):
+            carried = page_blocks.pop(0).text
+            hyphenated = re.search(r"[A-Za-z]-$", blocks[-1].text)
+            blocks[-1].text = blocks[-1].text[:-1] + carried if hyphenated else blocks[-1].text + " " + carried
+        blocks.extend(page_blocks)
+    title = str(metadata_title) if metadata_title else next((b.text for b in blocks if b.kind == "heading"), None)
+    return Extracted(blocks=blocks, format="pdf", title=title, pages=len(pages))
+
+
+def continues(last: Block, first: Block) -> bool:
+    """A paragraph cut by a page break: the next page opens in lower case."""
+    return last.kind != "heading" and first.kind == "paragraph" and first.text[:1].islower()
