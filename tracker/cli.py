@@ -192,3 +192,289 @@ def recommendations(db: Path, review: str | None, parts: bool, as_json: bool) ->
 
 def main() -> None:  # pragma: no cover
     cli()
+
+
+def run_embed(database, quiet: bool = False):
+    """Embed every passage and recommendation not cached yet, with a progress bar and the rate."""
+    from .embed import count_missing, embed_texts, get_embedder, texts_to_embed
+
+    texts = texts_to_embed(database)
+    missing = count_missing(database, texts)
+    if missing == 0:
+        if not quiet:
+            click.echo(f"embed: all {len(texts)} texts already embedded; nothing to encode", err=True)
+        return None
+    embedder = get_embedder()
+    with click.progressbar(length=missing, label="Embedding", file=sys.stderr, show_pos=True) as bar:
+        report = embed_texts(database, texts, embedder, progress=bar.update)
+    click.echo(
+        f"embed: {report.encoded} encoded, {report.cached} cached, {report.seconds:.1f}s "
+        f"({report.rate:.0f} texts/s, model {report.model})",
+        err=True,
+    )
+    return report
+
+
+@cli.command()
+@DB_ARGUMENT
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def embed(db: Path, as_json: bool) -> None:
+    """Embed passages and recommendations of DB (all-MiniLM-L6-v2, offline).
+
+    Vectors are cached by (model, sha256 of the text): unchanged text is never encoded again.
+    """
+    database = connect(db)
+    report = run_embed(database, quiet=as_json)
+    if as_json:
+        echo_json(report.__dict__ if report else {"encoded": 0})
+
+
+def run_link(database, rebuild: bool, settings=None, document_ids=None):
+    from .link import link_documents
+
+    run_embed(database, quiet=True)
+    count = database.execute("select count(*) from documents where kind != 'review'").fetchone()[0]
+    with click.progressbar(length=count, label="Linking", file=sys.stderr, show_pos=True) as bar:
+        return link_documents(database, settings, rebuild=rebuild, document_ids=document_ids, progress=bar.update)
+
+
+@cli.command()
+@DB_ARGUMENT
+@click.option("--rebuild", is_flag=True, help="Re-link every document, not only new ones.")
+@click.option("--threshold", type=float, help="Cosine threshold for semantic links (default: calibrated).")
+@click.option("--backend", type=click.Choice(["auto", "sqlite-vec", "numpy"]), default="auto", help="Vector search backend.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def link(db: Path, rebuild: bool, threshold: float | None, backend: str, as_json: bool) -> None:
+    """Link passages of responses and evidence to recommendations in DB.
+
+    Explicit references, response layout and semantic similarity; then stance (stakeholders),
+    position (government) or signal (evidence) with the cues that decided it. Human confirmations
+    and rejections (`tracker confirm/reject`) survive --rebuild.
+    """
+    from .link import Settings
+
+    database = connect(db)
+    settings = Settings(backend=backend)
+    if threshold is not None:
+        settings.threshold = threshold
+    report = run_link(database, rebuild, settings)
+    if as_json:
+        echo_json(report.__dict__)
+    else:
+        click.echo(
+            f"link run {report.run_id}: {report.documents} documents, {report.links} links "
+            f"({', '.join(f'{n} {m}' for m, n in sorted(report.by_method.items()))}; vector backend {report.backend})"
+        )
+
+
+def status_table(database, statuses) -> list[dict]:
+    recs = {row["id"]: row for row in database.query("select id, label, number, number_verified, title, chapter, text from recommendations")}
+    rows = []
+    for status in statuses:
+        rec = recs[status.recommendation_id]
+        rows.append(
+            {
+                "label": rec["label"],
+                "number_verified": bool(rec["number_verified"]),
+                "title": rec["title"] or rec["text"][:60],
+                "chapter": rec["chapter"],
+                "status": status.status,
+                "since": status.since,
+                "confidence": status.confidence,
+                "disagreement": status.disagreement,
+                "reason": status.reason,
+                "quote": status.deciding.quote if status.deciding else None,
+                "source": status.deciding.url if status.deciding else None,
+            }
+        )
+    return rows
+
+
+@cli.command()
+@DB_ARGUMENT
+@click.option("--as-of", "as_of", help="Status on this date (YYYY-MM-DD), using only evidence dated up to it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+def status(db: Path, as_of: str | None, as_json: bool, as_csv: bool) -> None:
+    """Progress status of every recommendation in DB, by chapter, with counts per status.
+
+    Without --as-of the statuses and their history are also stored (tables statuses, status_history).
+    """
+    from .ingest import normalise_date
+    from .status import derive_statuses, refresh_statuses, status_counts
+
+    database = connect(db)
+    try:
+        as_of = normalise_date(as_of)
+    except TrackerError as error:
+        fail(str(error))
+    statuses = derive_statuses(database, as_of) if as_of else refresh_statuses(database)
+    rows = status_table(database, statuses)
+    if as_json:
+        echo_json({"as_of": as_of, "counts": status_counts(statuses), "recommendations": rows})
+    elif as_csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["label"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        print_status(rows, status_counts(statuses), as_of)
+
+
+def print_status(rows: list[dict], counts: dict[str, int], as_of: str | None) -> None:
+    chapters: dict[str, list[dict]] = {}
+    for row in rows:
+        chapters.setdefault(row["chapter"] or "(no chapter)", []).append(row)
+    for chapter, items in chapters.items():
+        click.secho(f"\n{chapter}", bold=True)
+        echo_table(
+            [{**r, "label": r["label"] + ("" if r["number_verified"] else "*"), "disagreement": "!" if r["disagreement"] else ""} for r in items],
+            ["label", "status", "since", "disagreement", "title"],
+        )
+    click.echo("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + (f" (as of {as_of})" if as_of else ""))
+    click.echo("* number not verified (register item)   ! government and independent assessors disagree")
+
+
+@cli.command()
+@DB_ARGUMENT
+@click.argument("link_id")
+@click.option("--note", default="", help="Why.")
+def confirm(db: Path, link_id: str, note: str) -> None:
+    """Confirm link LINK_ID as right: it then counts with full confidence. Survives rebuilds."""
+    record_link_override(db, "confirm", link_id, note)
+
+
+@cli.command()
+@DB_ARGUMENT
+@click.argument("link_id")
+@click.option("--note", default="", help="Why.")
+def reject(db: Path, link_id: str, note: str) -> None:
+    """Reject link LINK_ID as wrong: status ignores it. Survives rebuilds."""
+    record_link_override(db, "reject", link_id, note)
+
+
+def record_link_override(db: Path, action: str, link_id: str, note: str) -> None:
+    from .status import add_override, refresh_statuses
+
+    database = connect(db)
+    if not database.execute("select 1 from links where id = ?", [link_id]).fetchone():
+        fail(f"no link {link_id} in {db} (see the links table or `tracker status --json`)")
+    add_override(database, action, link_id=link_id, note=note)
+    refresh_statuses(database)
+    click.echo(f"{action}ed {link_id}")
+
+
+@cli.command(name="set-status")
+@DB_ARGUMENT
+@click.argument("recommendation")
+@click.argument("status_name", metavar="STATUS")
+@click.option("--note", required=True, help="Why (shown with the status).")
+@click.option("--source", help="URL of the evidence.")
+@click.option("--date", "effective", help="Date the status took effect (default today).")
+@click.option("--review", help="Review slug (needed when DB has several).")
+def set_status(db: Path, recommendation: str, status_name: str, note: str, source: str | None, effective: str | None, review: str | None) -> None:
+    """Set RECOMMENDATION (label, number or register slug) to STATUS by hand. Survives rebuilds."""
+    from .ingest import normalise_date
+    from .status import STATUSES, add_override, refresh_statuses
+
+    database = connect(db)
+    if status_name not in STATUSES:
+        fail(f"unknown status {status_name!r}; choose from {', '.join(STATUSES)}")
+    row = database.execute(
+        "select review, key from recommendations where parent_id is null and (key = :r or slug = :r or label = :r or cast(number as text) = :r)"
+        + (" and review = :review" if review else ""),
+        {"r": recommendation, "review": review},
+    ).fetchall()
+    if len(row) != 1:
+        fail(f"{recommendation!r} matches {len(row)} recommendations" + ("; give --review" if row else ""))
+    try:
+        effective = normalise_date(effective)
+    except TrackerError as error:
+        fail(str(error))
+    add_override(database, "status", review=row[0][0], recommendation_key=row[0][1], status=status_name, note=note, source=source, effective=effective)
+    refresh_statuses(database)
+    click.echo(f"{recommendation}: {status_name} (override recorded)")
+
+
+def bundled_corpus() -> Path:
+    """The Hewitt corpus shipped with the project (TRACKER_CORPUS overrides)."""
+    candidates = [Path(os.environ["TRACKER_CORPUS"])] if os.environ.get("TRACKER_CORPUS") else []
+    candidates += [Path(__file__).resolve().parents[1] / "corpus" / "hewitt-2023", Path.cwd() / "corpus" / "hewitt-2023"]
+    for candidate in candidates:
+        if (candidate / "manifest.yaml").exists():
+            return candidate
+    fail("bundled corpus not found: install from a checkout (pip install -e .) or set TRACKER_CORPUS")
+
+
+def run_build(corpus_dir: Path, db: Path) -> None:
+    """Ingest a corpus folder in manifest order, then embed, link, derive statuses and publish."""
+    import time
+
+    from .corpus import load_register, read_manifest
+    from .status import refresh_statuses, status_counts
+
+    started = time.perf_counter()
+    try:
+        manifest = read_manifest(corpus_dir)
+    except TrackerError as error:
+        fail(str(error))
+    database = connect(db, create=True)
+    try:
+        review, items = load_register(database, manifest.review)
+    except TrackerError as error:
+        fail(str(error))
+    click.echo(f"register: {review}, {items} items", err=True)
+    results: list[IngestResult] = []
+    for folder, kind in manifest.folders:
+        results += ingest_sources(database, expand_sources([str(folder)]), {"kind": kind, "review": review}, False, None)
+    changed = [r.document_id for r in results if r.status in ("ingested", "updated")]
+    failed = [r for r in results if r.status == "failed"]
+    click.echo(f"ingest: {len(changed)} new or updated, {sum(r.status == 'unchanged' for r in results)} unchanged, {len(failed)} failed", err=True)
+    for r in failed:
+        click.echo(f"failed     {r.source}: {r.reason}", err=True)
+    report = run_link(database, rebuild=False)
+    click.echo(f"link: {report.links} links in {report.documents} documents", err=True)
+    counts = status_counts(refresh_statuses(database))
+    click.echo("status: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), err=True)
+    publish_if_available(database, db)
+    click.echo(f"built {db} in {time.perf_counter() - started:.1f}s", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def publish_if_available(database, db: Path) -> None:
+    from . import publish
+
+    publish.publish(database)
+    click.echo(f"publish: full-text indexes, views and {publish.write_metadata(db)}", err=True)
+
+
+@cli.command()
+@click.argument("corpus_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@DB_ARGUMENT
+def build(corpus_dir: Path, db: Path) -> None:
+    """Build DB from CORPUS_DIR (a manifest.yaml, a review register and document folders).
+
+    Runs every stage: ingest (unchanged files skipped), embed, link, status, publish.
+    """
+    run_build(corpus_dir, db)
+
+
+@cli.command()
+@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=Path("hewitt-tracker.db"), show_default=True)
+@click.option("--no-serve", is_flag=True, help="Print the progress table instead of serving Datasette.")
+@click.option("--port", default=8001, show_default=True, help="Port for Datasette.")
+def demo(db: Path, no_serve: bool, port: int) -> None:
+    """Build the bundled Hewitt Review corpus and serve it in Datasette (or print it)."""
+    run_build(bundled_corpus(), db)
+    if no_serve:
+        from .status import derive_statuses, status_counts
+
+        database = connect(db)
+        statuses = derive_statuses(database)
+        print_status(status_table(database, statuses), status_counts(statuses), None)
+    else:
+        from . import publish
+
+        publish.serve(db, port=port)

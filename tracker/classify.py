@@ -1,0 +1,107 @@
+"""Rule-based readers of a passage: a stakeholder's stance, the government's position, an evidence
+signal, and target dates. Rules are data (`data/cues.json`); every verdict returns the cues that
+decided it so a person can check it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+TARGET_DATE = re.compile(
+    rf"\b(?:by|before|from|no later than|until|within|due in|due by|(?:slipped|moved|pushed back|deferred|postponed|delayed) (?:to|until))\s+(?:the\s+)?"
+    rf"(?:(?:end|start|beginning|spring|summer|autumn|winter|first|second|third|fourth)(?:\s+quarter)?\s+of\s+)?"
+    rf"(?P<when>(?:\d{{1,2}}\s+)?(?:{MONTHS})\s+\d{{4}}|\d{{4}}/\d{{2}}|\d{{4}}(?!\s*%)|"
+    rf"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|\d+)\s+(?:months|years|weeks))\b",
+    re.I,
+)
+MONTH_NUMBER = {name: index for index, name in enumerate(MONTHS.split("|"), start=1)}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str
+    cues: tuple[str, ...]
+    score: float
+
+
+@lru_cache(maxsize=1)
+def rules() -> dict:
+    return json.loads((resources.files("tracker") / "data" / "cues.json").read_text(encoding="utf-8"))
+
+
+def cue_pattern(cue: str) -> re.Pattern:
+    escaped = re.escape(cue).replace(r"\*", r"\w*").replace(r"\ ", r"\s+")
+    return re.compile(rf"(?<![\w-]){escaped}(?![\w-])", re.I)
+
+
+@lru_cache(maxsize=8)
+def compiled(task: str) -> list[tuple[str, str, re.Pattern, float]]:
+    spec = rules()[task]
+    weights = spec.get("weights", {})
+    entries = [
+        (label, cue, cue_pattern(cue), weights.get(cue, 1.0)) for label, cues in spec["labels"].items() for cue in cues
+    ]
+    return sorted(entries, key=lambda entry: -len(entry[1]))  # longer phrases claim their words first
+
+
+def is_negated(text: str, start: int) -> bool:
+    before = re.findall(r"[\w']+", text[max(0, start - 40) : start].lower())[-3:]
+    negators = rules()["negators"]
+    joined = " ".join(before)
+    return any(word in negators or word.endswith("n't") for word in before) or any(
+        " " in n and n in joined for n in negators
+    )
+
+
+def classify(text: str, task: str) -> Verdict | None:
+    """The label whose cues weigh most in `text` (ties by priority), or None when no cue is found."""
+    spec = rules()[task]
+    scores: dict[str, float] = {}
+    cues: dict[str, list[str]] = {}
+    claimed: list[tuple[int, int]] = []
+    for label, cue, pattern, weight in compiled(task):
+        for found in pattern.finditer(text):
+            if any(found.start() < end and start < found.end() for start, end in claimed):
+                continue
+            claimed.append((found.start(), found.end()))
+            final = spec["negated"].get(label, label) if is_negated(text, found.start()) else label
+            shown = f"not {found.group(0)}" if final != label else found.group(0)
+            scores[final] = scores.get(final, 0.0) + weight
+            cues.setdefault(final, []).append(shown.lower())
+    scores.pop("neutral", None)
+    if not scores:
+        return None
+    order = spec["priority"]
+    best = max(scores, key=lambda label: (scores[label], -order.index(label) if label in order else -99))
+    return Verdict(best, tuple(cues[best]), scores[best])
+
+
+def target_dates(text: str) -> list[tuple[str, str | None]]:
+    """Target dates as (phrase, ISO date or None): 'by April 2024' -> ('by April 2024', '2024-04-30')."""
+    found = []
+    for match in TARGET_DATE.finditer(text):
+        found.append((match.group(0), iso_deadline(match.group("when"))))
+    return found
+
+
+def iso_deadline(when: str) -> str | None:
+    """The last day a phrase allows: 'April 2024' -> 2024-04-30, '2025/26' -> 2026-03-31, '2028' -> 2028-12-31."""
+    import calendar
+
+    when = when.strip().lower()
+    month_year = re.fullmatch(rf"(?:(\d{{1,2}})\s+)?({MONTHS})\s+(\d{{4}})", when)
+    if month_year:
+        day, month, year = month_year.groups()
+        month_number, year_number = MONTH_NUMBER[month], int(year)
+        last = int(day) if day else calendar.monthrange(year_number, month_number)[1]
+        return f"{year_number:04d}-{month_number:02d}-{last:02d}"
+    financial = re.fullmatch(r"(\d{4})/(\d{2})", when)
+    if financial:
+        return f"{int(financial.group(1)) + 1:04d}-03-31"
+    if re.fullmatch(r"\d{4}", when):
+        return f"{when}-12-31"
+    return None

@@ -1,0 +1,271 @@
+"""Progress status per recommendation, always with its evidence.
+
+A status is derived, at any date, from the government's position, dated evidence signals and human
+overrides (see STATUSES). Replaying the evidence in date order gives the status history; views from
+government and independent assessors are kept apart and a disagreement is flagged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import sqlite_utils
+
+from .db import utcnow
+
+STATUSES: dict[str, str] = {
+    "awaiting_response": "No government position and no evidence of action yet.",
+    "under_consideration": "The government noted it or promised further work, without accepting it.",
+    "not_accepted": "The government rejected it and no later evidence shows action.",
+    "accepted_no_progress": "Accepted (fully, in principle or in part) but no evidence of action yet.",
+    "planned": "A dated plan or commitment to act, not yet under way.",
+    "in_progress": "Evidence that implementation is under way.",
+    "implemented": "Evidence that it has been done.",
+    "stalled": "Work was paused, delayed or found off track.",
+    "reversed": "Action went the other way (cut, withdrawn, abolished).",
+}
+SIGNAL_STATUS = {s: s for s in ("planned", "in_progress", "implemented", "stalled", "reversed")}
+POSITION_STATUS = {
+    "accepted": "accepted_no_progress",
+    "accepted_in_principle": "accepted_no_progress",
+    "partially_accepted": "accepted_no_progress",
+    "further_work": "under_consideration",
+    "noted": "under_consideration",
+    "not_accepted": "not_accepted",
+}
+METHOD_RANK = {"response_layout": 3, "explicit": 2, "semantic": 1}
+METHOD_CONFIDENCE = {"response_layout": 0.95, "explicit": 0.9, "semantic": 0.6}
+DOCUMENT_CONFIDENCE = {"high": 1.0, "medium": 0.8, "low": 0.6}
+SIGNAL_SEVERITY = {"reversed": 5, "stalled": 4, "implemented": 3, "in_progress": 2, "planned": 1}
+POSITIVE = {"planned", "in_progress", "implemented"}
+NEGATIVE = {"stalled", "reversed"}
+
+
+@dataclass
+class Evidence:
+    link_id: str
+    task: str
+    label: str
+    method: str
+    score: float | None
+    quote: str
+    document_id: int
+    document_title: str
+    publisher: str | None
+    date: str | None
+    url: str | None
+    assessor: str
+    target_date: str | None
+    confirmed: bool
+
+    @property
+    def confidence(self) -> float:
+        if self.confirmed:
+            return 1.0
+        return round(METHOD_CONFIDENCE.get(self.method, 0.5) * DOCUMENT_CONFIDENCE.get(self.document_confidence, 0.9), 2)
+
+    document_confidence: str | None = None
+
+    def cite(self) -> str:
+        who = self.publisher or self.document_title
+        return f"{who}, {self.date or 'undated'}"
+
+
+@dataclass
+class Status:
+    recommendation_id: int
+    status: str
+    reason: str
+    confidence: float
+    since: str | None = None
+    position: str | None = None
+    deciding: Evidence | None = None
+    government_view: str | None = None
+    independent_view: str | None = None
+    disagreement: bool = False
+    override_note: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def load_evidence(db: sqlite_utils.Database, as_of: str | None = None) -> dict[int, list[Evidence]]:
+    """Usable links per recommendation, dated on or before `as_of`; rejected links left out."""
+    overrides = {row["link_id"]: row["action"] for row in db.query("select link_id, action from overrides where action in ('confirm', 'reject') order by id")}
+    rows = db.query(
+        """select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date,
+        d.id as document_id, d.title, d.publisher, d.published, d.url, d.confidence, coalesce(d.assessor,
+        case when d.kind = 'government_response' then 'government' else 'independent' end) as assessor,
+        r.parent_id
+        from links l join documents d on d.id = l.document_id join recommendations r on r.id = l.recommendation_id
+        where (:as_of is null or d.published is null or d.published <= :as_of)
+        order by d.published, l.id""",
+        {"as_of": as_of},
+    )
+    evidence: dict[int, list[Evidence]] = {}
+    for row in rows:
+        if overrides.get(row["id"]) == "reject":
+            continue
+        item = Evidence(
+            row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], row["document_id"],
+            row["title"], row["publisher"], row["published"], row["url"], row["assessor"], row["target_date"],
+            overrides.get(row["id"]) == "confirm", row["confidence"],
+        )  # fmt: skip
+        evidence.setdefault(row["parent_id"] or row["recommendation_id"], []).append(item)
+    return evidence
+
+
+def strongest(items: list[Evidence], key=lambda e: 0) -> Evidence:
+    return max(items, key=lambda e: (e.confirmed, e.date or "", METHOD_RANK.get(e.method, 0), key(e), e.score or 0))
+
+
+def latest_signal(items: list[Evidence]) -> Evidence | None:
+    signals = [e for e in items if e.task == "signal" and e.label in SIGNAL_STATUS]
+    return strongest(signals, key=lambda e: SIGNAL_SEVERITY[e.label]) if signals else None
+
+
+def government_position(items: list[Evidence]) -> Evidence | None:
+    positions = [e for e in items if e.task == "position" and e.label in POSITION_STATUS]
+    if not positions:
+        return None
+    return max(positions, key=lambda e: (e.confirmed, METHOD_RANK.get(e.method, 0), e.confidence, e.date or ""))
+
+
+def decide(recommendation_id: int, items: list[Evidence], override: dict | None = None) -> Status:
+    """The status a person would give from this evidence, with a one-sentence reason."""
+    position = government_position(items)
+    signal = latest_signal(items)
+    government = latest_signal([e for e in items if e.assessor == "government"])
+    independent = latest_signal([e for e in items if e.assessor != "government"])
+    disagreement = bool(
+        government and independent
+        and ({government.label, independent.label} & POSITIVE) and ({government.label, independent.label} & NEGATIVE)
+    )  # fmt: skip
+    views = {
+        "government_view": f"{government.label} ({government.cite()})" if government else None,
+        "independent_view": f"{independent.label} ({independent.cite()})" if independent else None,
+    }
+    stated = f"The government's position: {position.label.replace('_', ' ')} ({position.cite()})" if position else "No government position found"
+    if override:
+        return Status(
+            recommendation_id, override["status"], f"Set by a person on {override['effective']}: {override['note']}",
+            1.0, override["effective"], position.label if position else None, None, **views,
+            disagreement=disagreement, override_note=override["note"], evidence=items,
+        )  # fmt: skip
+    if signal:
+        slipped = slipped_deadline(items)
+        reason = f"{stated}; latest evidence ({signal.cite()}) reads as {signal.label.replace('_', ' ')}" + (f"; {slipped}" if slipped else "") + "."
+        return Status(
+            recommendation_id, SIGNAL_STATUS[signal.label], reason, signal.confidence, signal.date,
+            position.label if position else None, signal, **views, disagreement=disagreement, evidence=items,
+        )  # fmt: skip
+    if position:
+        return Status(
+            recommendation_id, POSITION_STATUS[position.label], f"{stated}; no dated evidence of action since.",
+            position.confidence, position.date, position.label, position, **views, disagreement=disagreement, evidence=items,
+        )  # fmt: skip
+    return Status(recommendation_id, "awaiting_response", "No government position or evidence of action found.", 0.5, evidence=items, **views)
+
+
+def slipped_deadline(items: list[Evidence]) -> str | None:
+    """'target moved from X to Y' when a later document gives a later target date."""
+    targets = [(e.date or "", e.target_date) for e in items if e.target_date]
+    for (first_date, first), (later_date, later) in zip(targets, targets[1:]):
+        if later_date > first_date and later > first:
+            return f"target date moved from {first} to {later}"
+    return None
+
+
+def status_overrides(db: sqlite_utils.Database, as_of: str | None) -> dict[int, dict]:
+    """The latest human-set status per recommendation, effective on or before `as_of`."""
+    found: dict[int, dict] = {}
+    for row in db.query(
+        """select o.*, r.id as recommendation_id from overrides o join recommendations r
+        on r.review = o.review and (r.key = o.recommendation_key or r.slug = o.recommendation_key or r.label = o.recommendation_key)
+        where o.action = 'status' and (:as_of is null or o.effective <= :as_of) order by o.id""",
+        {"as_of": as_of},
+    ):
+        found[row["recommendation_id"]] = row
+    return found
+
+
+def derive_statuses(db: sqlite_utils.Database, as_of: str | None = None) -> list[Status]:
+    """Status of every top-level recommendation on `as_of` (default: today, all evidence)."""
+    evidence = load_evidence(db, as_of)
+    overrides = status_overrides(db, as_of)
+    ids = [row[0] for row in db.execute("select id from recommendations where parent_id is null order by id")]
+    return [decide(rec_id, evidence.get(rec_id, []), overrides.get(rec_id)) for rec_id in ids]
+
+
+def replay_history(db: sqlite_utils.Database) -> list[dict]:
+    """Transitions per recommendation, by replaying evidence and overrides in date order."""
+    evidence = load_evidence(db)
+    overrides = list(db.query("select effective from overrides where action = 'status'"))
+    rows: list[dict] = []
+    for rec_id in [row[0] for row in db.execute("select id from recommendations where parent_id is null order by id")]:
+        items = evidence.get(rec_id, [])
+        dates = sorted({e.date for e in items if e.date} | {o["effective"] for o in overrides if o["effective"]})
+        previous = "awaiting_response"
+        for day in dates:
+            status = decide(rec_id, [e for e in items if (e.date or "") <= day], status_overrides(db, day).get(rec_id))
+            if status.status != previous:
+                deciding = status.deciding
+                rows.append(
+                    {"recommendation_id": rec_id, "from_status": previous, "to_status": status.status, "date": day,
+                     "link_id": deciding.link_id if deciding else None, "quote": deciding.quote if deciding else status.override_note,
+                     "document_id": deciding.document_id if deciding else None, "reason": status.reason}
+                )  # fmt: skip
+                previous = status.status
+    return rows
+
+
+def status_row(status: Status, as_of: str) -> dict:
+    deciding = status.deciding
+    return {
+        "recommendation_id": status.recommendation_id,
+        "status": status.status,
+        "since": status.since,
+        "reason": status.reason,
+        "confidence": status.confidence,
+        "position": status.position,
+        "deciding_link": deciding.link_id if deciding else None,
+        "quote": deciding.quote if deciding else None,
+        "document_id": deciding.document_id if deciding else None,
+        "document_title": deciding.document_title if deciding else None,
+        "publisher": deciding.publisher if deciding else None,
+        "date": deciding.date if deciding else None,
+        "url": deciding.url if deciding else None,
+        "government_view": status.government_view,
+        "independent_view": status.independent_view,
+        "disagreement": int(status.disagreement),
+        "override_note": status.override_note,
+        "evidence": json.dumps([asdict(e) for e in status.evidence], ensure_ascii=False),
+        "as_of": as_of,
+    }
+
+
+def refresh_statuses(db: sqlite_utils.Database) -> list[Status]:
+    """Recompute and store current statuses and the full history, in one transaction."""
+    statuses = derive_statuses(db)
+    history = replay_history(db)
+    today = date.today().isoformat()
+    with db.atomic():
+        db.execute("delete from statuses")
+        db.execute("delete from status_history")
+        db["statuses"].insert_all((status_row(s, today) for s in statuses), pk="recommendation_id")
+        db["status_history"].insert_all(history)
+    return statuses
+
+
+def add_override(db: sqlite_utils.Database, action: str, **fields) -> int:
+    """Record a human judgement; overrides are never erased by rebuilds or re-ingests."""
+    row = {"action": action, "created_at": utcnow(), "effective": fields.pop("effective", None) or date.today().isoformat(), **fields}
+    with db.atomic():
+        return db["overrides"].insert(row).last_pk
+
+
+def status_counts(statuses: list[Status]) -> dict[str, int]:
+    counts = {name: 0 for name in STATUSES}
+    for status in statuses:
+        counts[status.status] = counts.get(status.status, 0) + 1
+    return counts
