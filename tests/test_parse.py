@@ -10,8 +10,8 @@ import pytest
 
 import tracker
 from tracker.extract import extract
-from tracker.parse import ParsedRecommendation, label_match, missing_numbers, parse_recommendations
 from tracker.extract.model import Block
+from tracker.parse import ParsedRecommendation, label_match, missing_numbers, parse_recommendations
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

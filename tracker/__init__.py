@@ -6,4 +6,4 @@ from .ingest import IngestResult, expand_sources, ingest
 
 __version__ = "0.1.0"
 
-__all__ = ["ExtractionError", "IngestResult", "TrackerError", "expand_sources", "ingest", "open_db", "__version__"]
+__all__ = ["ExtractionError", "IngestResult", "TrackerError", "__version__", "expand_sources", "ingest", "open_db"]

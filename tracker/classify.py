@@ -16,7 +16,7 @@ TARGET_DATE = re.compile(
     rf"(?:(?:end|start|beginning|spring|summer|autumn|winter|first|second|third|fourth)(?:\s+quarter)?\s+of\s+)?"
     rf"(?P<when>(?:\d{{1,2}}\s+)?(?:{MONTHS})\s+\d{{4}}|\d{{4}}/\d{{2}}|\d{{4}}(?!\s*%)|"
     rf"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|\d+)\s+(?:months|years|weeks))\b",
-    re.I,
+    re.IGNORECASE,
 )
 MONTH_NUMBER = {name: index for index, name in enumerate(MONTHS.split("|"), start=1)}
 
@@ -35,7 +35,7 @@ def rules() -> dict:
 
 def cue_pattern(cue: str) -> re.Pattern:
     escaped = re.escape(cue).replace(r"\*", r"\w*").replace(r"\ ", r"\s+")
-    return re.compile(rf"(?<![\w-]){escaped}(?![\w-])", re.I)
+    return re.compile(rf"(?<![\w-]){escaped}(?![\w-])", re.IGNORECASE)
 
 
 @lru_cache(maxsize=8)

@@ -478,3 +478,64 @@ def demo(db: Path, no_serve: bool, port: int) -> None:
         from . import publish
 
         publish.serve(db, port=port)
+
+
+@cli.command()
+@DB_ARGUMENT
+@click.option("--review", help="Review slug (default: the only review in DB).")
+@click.option("--dry-run", is_flag=True, help="Show the matches without changing anything.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def reconcile(db: Path, review: str | None, dry_run: bool, as_json: bool) -> None:
+    """Align the register with the recommendations parsed from the official review.
+
+    Explicit numbers first, then a one-to-one assignment by embedding similarity; matched register
+    items take the official number and text and keep their slug and sources. Weak matches are listed
+    for a person to confirm.
+    """
+    from .embed import get_embedder
+    from .reconcile import reconcile as run_reconcile
+
+    database = connect(db)
+    reviews = [row[0] for row in database.execute("select slug from reviews")]
+    review = review or (reviews[0] if len(reviews) == 1 else None)
+    if review is None:
+        fail(f"give --review (one of: {', '.join(reviews) or 'none'})")
+    try:
+        result = run_reconcile(database, review, get_embedder(), dry_run=dry_run)
+    except TrackerError as error:
+        fail(str(error))
+    if as_json:
+        echo_json(result.as_dict())
+        return
+    for match in result.matches:
+        flag = "  CHECK" if match.needs_review else ""
+        score = f" {match.score:.2f}" if match.score is not None else ""
+        click.echo(f"R{match.number:<3} <- {match.slug} ({match.method}{score}){flag}")
+    click.echo(f"register items with no official match: {', '.join(result.unmatched_register) or 'none'}")
+    click.echo(f"official recommendations with no register item: {', '.join(map(str, result.unmatched_official)) or 'none'}")
+    if not dry_run:
+        click.echo("applied; run `tracker link DB --rebuild` and `tracker status DB` to refresh links and statuses")
+
+
+@cli.command(name="eval")
+@DB_ARGUMENT
+@click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True, help="Gold JSONL file (format in README).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_command(db: Path, gold: Path, as_json: bool) -> None:
+    """Precision, recall and F1 of links, stance, positions and signals against a gold file."""
+    from .evaluate import evaluate, read_gold
+
+    database = connect(db)
+    try:
+        scores = evaluate(database, read_gold(gold))
+    except TrackerError as error:
+        fail(str(error))
+    if as_json:
+        echo_json({task: score.as_dict() for task, score in scores.items()})
+        return
+    echo_table([score.as_dict() for score in scores.values()], ["task", "precision", "recall", "f1", "tp", "fp", "fn"])
+    for score in scores.values():
+        if score.confusion:
+            click.echo(f"\n{score.task} (gold -> predicted): " + "; ".join(f"{k}: {v}" for k, v in score.as_dict()["confusion"].items()))
+        for item in score.unresolved:
+            click.echo(f"unresolved gold item ({score.task}): {item}", err=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3 as stdlib_sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -20,7 +20,7 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:

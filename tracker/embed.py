@@ -141,16 +141,17 @@ def vectors_for(db: sqlite_utils.Database, hashes: Sequence[str], model: str = M
 
 def sqlite_vec_connection():
     """An in-memory connection with sqlite-vec loaded, or None when extensions cannot load here."""
+    from sqlite_utils.db import sqlite3
+
     try:
         import sqlite_vec
-        from sqlite_utils.db import sqlite3
 
         conn = sqlite3.connect(":memory:")
         conn.enable_load_extension(True)
         sqlite_vec.load(conn)
         conn.enable_load_extension(False)
         return conn
-    except (AttributeError, ImportError, Exception):
+    except (AttributeError, ImportError, OSError, sqlite3.Error):  # stdlib sqlite3 without extension support
         return None
 
 

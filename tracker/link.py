@@ -39,7 +39,7 @@ TASK_BY_KIND = {
     "government_response": "position",
     "evidence": "signal",
 }
-RESPONSE_HEADING = re.compile(r"^(?:the\s+)?(?:government(?:'s|’s)?\s+)?response\b", re.I)
+RESPONSE_HEADING = re.compile(r"^(?:the\s+)?(?:government(?:'s|’s)?\s+)?response\b", re.IGNORECASE)
 
 
 @dataclass
@@ -129,9 +129,7 @@ def declared_reading(signal: str, reading: dict) -> dict:
 
 
 STOPWORDS = frozenset(
-    "the and for that with this from have will should their they been more than into over about which would there "
-    "what when where also other some such only very must each these those them then were being most many much make "
-    "made does could review recommendation recommendations system systems".split()
+    ["the", "and", "for", "that", "with", "this", "from", "have", "will", "should", "their", "they", "been", "more", "than", "into", "over", "about", "which", "would", "there", "what", "when", "where", "also", "other", "some", "such", "only", "very", "must", "each", "these", "those", "them", "then", "were", "being", "most", "many", "much", "make", "made", "does", "could", "review", "recommendation", "recommendations", "system", "systems"]
 )
 
 

@@ -18,17 +18,17 @@ from .segment import Analyzer
 
 LABEL = re.compile(
     r"^\s*(?:recommendation|rec\.)\s+(?P<number>\d{1,3})\s*(?:(?P<sep>[:.\-–—)])\s*(?P<rest>.*))?$",
-    re.I | re.S,
+    re.IGNORECASE | re.DOTALL,
 )
-PART_MARKER = re.compile(r"^\s*(?:\((?P<a>[a-z]{1,2}|[ivx]{1,5})\)|(?P<b>[a-z]|[ivx]{1,5})\))\s+", re.I)
+PART_MARKER = re.compile(r"^\s*(?:\((?P<a>[a-z]{1,2}|[ivx]{1,5})\)|(?P<b>[a-z]|[ivx]{1,5})\))\s+", re.IGNORECASE)
 INLINE_PARTS = re.compile(r"(?:^|\s)\((?P<marker>[a-h]|[ivx]{1,4})\)\s+")
-SUMMARY_HEADING = re.compile(r"summary of (?:the )?recommendations|list of recommendations|^recommendations$", re.I)
-CHAPTER_HEADING = re.compile(r"^\s*(?:chapter|part)\s+(?:\d+|[ivx]+|one|two|three|four|five|six|seven|eight|nine|ten)\b", re.I)
-COMMITTEE_HEADING = re.compile(r"conclusions and recommendations", re.I)
-COMMITTEE_PARAGRAPH = re.compile(r"^\s*(?P<number>\d{1,3})\.\s+(?P<rest>.+)$", re.S)
-PARAGRAPH_REF = re.compile(r"\((?:paragraphs?|paras?\.?)\s+(?P<ref>[\d,\s–-]+(?:and\s+\d+)?)\)\s*$", re.I)
-DIRECTIVE = re.compile(r"\b(?:we recommend|recommend that|we call on|we urge|should|must|needs? to|is asked to)\b", re.I)
-ADDRESSEE_VERBS = re.compile(r"\b(?:should|must|will need to|needs? to|ought to|is asked to|are asked to|shall)\b", re.I)
+SUMMARY_HEADING = re.compile(r"summary of (?:the )?recommendations|list of recommendations|^recommendations$", re.IGNORECASE)
+CHAPTER_HEADING = re.compile(r"^\s*(?:chapter|part)\s+(?:\d+|[ivx]+|one|two|three|four|five|six|seven|eight|nine|ten)\b", re.IGNORECASE)
+COMMITTEE_HEADING = re.compile(r"conclusions and recommendations", re.IGNORECASE)
+COMMITTEE_PARAGRAPH = re.compile(r"^\s*(?P<number>\d{1,3})\.\s+(?P<rest>.+)$", re.DOTALL)
+PARAGRAPH_REF = re.compile(r"\((?:paragraphs?|paras?\.?)\s+(?P<ref>[\d,\s–-]+(?:and\s+\d+)?)\)\s*$", re.IGNORECASE)
+DIRECTIVE = re.compile(r"\b(?:we recommend|recommend that|we call on|we urge|should|must|needs? to|is asked to)\b", re.IGNORECASE)
+ADDRESSEE_VERBS = re.compile(r"\b(?:should|must|will need to|needs? to|ought to|is asked to|are asked to|shall)\b", re.IGNORECASE)
 RESTART_SIMILARITY = 0.25
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from itertools import pairwise
 
 import sqlite_utils
 
@@ -170,7 +171,7 @@ def decide(recommendation_id: int, items: list[Evidence], override: dict | None 
 def slipped_deadline(items: list[Evidence]) -> str | None:
     """'target moved from X to Y' when a later document gives a later target date."""
     targets = [(e.date or "", e.target_date) for e in items if e.target_date]
-    for (first_date, first), (later_date, later) in zip(targets, targets[1:]):
+    for (first_date, first), (later_date, later) in pairwise(targets):
         if later_date > first_date and later > first:
             return f"target date moved from {first} to {later}"
     return None

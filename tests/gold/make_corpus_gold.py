@@ -50,8 +50,7 @@ def main() -> None:
                 if slug in POSITIONS:
                     rows.append({"task": "position", "document": path.name, "quote": first_words(paragraph), "recommendation": slug, "label": POSITIONS[slug]})
     with open(Path(__file__).with_name("corpus.jsonl"), "w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     print(f"{len(rows)} judgements")
 
 

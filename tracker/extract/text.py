@@ -9,7 +9,7 @@ import yaml
 from ..errors import ExtractionError
 from .model import Block, Extracted
 
-FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 ATX_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 # Bullets include the glyphs PDF text layers emit (private-use code points such as U+F0B7).
 BULLETS = "-*•▪●◦‣\uf0a7\uf0b7\uf076\uf0d8"
@@ -24,7 +24,7 @@ EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 BOILERPLATE = re.compile(
     r"^(?:skip to (?:navigation|main content|content)\b.*|accept (?:all )?cookies|cookie settings|back to top|"
     r"share (?:this|on)\b.*|menu|search|sign in|subscribe|print this page)$",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -68,7 +68,7 @@ def extract_text(text: str, markdown: bool = False) -> Extracted:
         lines = [line for line in chunk.split("\n") if line.strip()]
         paragraph: list[str] = []
 
-        def flush() -> None:
+        def flush(paragraph: list[str] = paragraph) -> None:
             if paragraph:
                 blocks.append(Block("paragraph", clean_inline(" ".join(paragraph))))
                 paragraph.clear()
