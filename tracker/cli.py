@@ -127,18 +127,54 @@ def report(results: list[IngestResult], as_json: bool) -> None:
 @click.option("--assessor", type=click.Choice(["government", "independent"]), help="Who is speaking, for status.")
 @click.option("--expect", type=int, help="Expected number of recommendations (reviews): warn when it differs.")
 @click.option("--replace", is_flag=True, help="Re-ingest even when the same bytes are already stored.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def ingest_command(db: Path, sources: tuple[str, ...], replace: bool, expect: int | None, as_json: bool, **meta) -> None:
+@click.option("--no-link", is_flag=True, help="Do not link new documents even when DB has been linked before.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results (and what changed) as JSON.")
+def ingest_command(db: Path, sources: tuple[str, ...], replace: bool, expect: int | None, no_link: bool, as_json: bool, **meta) -> None:
     """Ingest SOURCES (files, folders, or http(s) URLs) into DB.
 
     Each document is stored in one transaction: a failure leaves nothing half-written, and the other
     sources of the batch are still ingested. Re-ingesting the same bytes is a no-op unless --replace.
+    When DB has been linked before, new documents are linked at once and a digest of what they
+    change (links, positions, signals, statuses before -> after) is printed.
     """
     database = connect(db, create=True)
+    linked = database.execute("select 1 from runs where command = 'link' limit 1").fetchone() is not None
+    before = {}
+    if linked:
+        from .status import derive_statuses
+
+        before = {s.recommendation_id: s.status for s in derive_statuses(database)}
     results = ingest_sources(database, expand_sources(sources), meta, replace, expect)
-    report(results, as_json)
+    changed = [r.document_id for r in results if r.status in ("ingested", "updated")]
+    digest = None
+    if linked and changed and not no_link:
+        from .status import refresh_statuses, what_changed
+
+        run_link(database, rebuild=False, document_ids=[d for d in changed if database["documents"].get(d)["kind"] != "review"])
+        refresh_statuses(database)
+        digest = what_changed(database, before, changed)
+    if as_json:
+        echo_json({"results": [r.as_dict() for r in results], "changes": digest})
+    else:
+        report(results, False)
+        if digest:
+            print_digest(digest)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+def print_digest(digest: dict) -> None:
+    """What the new documents changed, for a person reading the terminal."""
+    click.secho("\nWhat this changes", bold=True)
+    if not digest["links"]:
+        click.echo("  no passage links to a recommendation")
+    for link in digest["links"]:
+        quote = link["quote"] if len(link["quote"]) < 140 else link["quote"][:137] + "..."
+        click.echo(f"  {link['recommendation']}: {link['task']} {link['label']} ({link['method']}, {link['link_id']}) \"{quote}\"")
+    for change in digest["status_changes"]:
+        click.echo(f"  status {change['recommendation']}: {change['before'] or 'none'} -> {change['after']}: {change['reason']}")
+    if not digest["status_changes"]:
+        click.echo("  no status changed")
 
 
 @cli.command()
@@ -539,3 +575,21 @@ def eval_command(db: Path, gold: Path, as_json: bool) -> None:
             click.echo(f"\n{score.task} (gold -> predicted): " + "; ".join(f"{k}: {v}" for k, v in score.as_dict()["confusion"].items()))
         for item in score.unresolved:
             click.echo(f"unresolved gold item ({score.task}): {item}", err=True)
+
+
+@cli.command()
+@DB_ARGUMENT
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json"]), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout.")
+def export(db: Path, fmt: str, output: Path | None) -> None:
+    """Export the progress report: Markdown (one section per recommendation, with citations), CSV or JSON."""
+    from .export import progress_rows, to_csv, to_markdown
+
+    database = connect(db)
+    rows = progress_rows(database)
+    text = to_markdown(database, rows) if fmt == "markdown" else to_csv(rows) if fmt == "csv" else json.dumps(rows, indent=2, ensure_ascii=False)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text)

@@ -120,13 +120,18 @@ def strongest(items: list[Evidence], key=lambda e: 0) -> Evidence:
     return max(items, key=lambda e: (e.confirmed, e.date or "", METHOD_RANK.get(e.method, 0), key(e), e.score or 0))
 
 
+def decisive(item: Evidence) -> bool:
+    """Similarity links are shown as evidence but decide a status only once a person confirms them."""
+    return item.method != "semantic" or item.confirmed
+
+
 def latest_signal(items: list[Evidence]) -> Evidence | None:
-    signals = [e for e in items if e.task == "signal" and e.label in SIGNAL_STATUS]
+    signals = [e for e in items if e.task == "signal" and e.label in SIGNAL_STATUS and decisive(e)]
     return strongest(signals, key=lambda e: SIGNAL_SEVERITY[e.label]) if signals else None
 
 
 def government_position(items: list[Evidence]) -> Evidence | None:
-    positions = [e for e in items if e.task == "position" and e.label in POSITION_STATUS]
+    positions = [e for e in items if e.task == "position" and e.label in POSITION_STATUS and decisive(e)]
     if not positions:
         return None
     return max(positions, key=lambda e: (e.confirmed, METHOD_RANK.get(e.method, 0), e.confidence, e.date or ""))
@@ -270,3 +275,25 @@ def status_counts(statuses: list[Status]) -> dict[str, int]:
     for status in statuses:
         counts[status.status] = counts.get(status.status, 0) + 1
     return counts
+
+
+def what_changed(db: sqlite_utils.Database, before: dict[int, str], document_ids: list[int]) -> dict:
+    """Digest of what new documents did: links found, positions and signals, statuses changed."""
+    labels = {row["id"]: row["label"] for row in db.query("select id, label from recommendations")}
+    links = [
+        {"recommendation": labels.get(row["recommendation_id"]), "task": row["task"], "label": row["label"],
+         "method": row["method"], "link_id": row["id"], "quote": row["quote"]}
+        for row in db.query(
+            f"select * from links where document_id in ({','.join('?' * len(document_ids))}) order by passage_id",
+            document_ids,
+        )
+    ] if document_ids else []  # fmt: skip
+    changes = []
+    for row in db.query("select recommendation_id, status, reason, quote from statuses"):
+        previous = before.get(row["recommendation_id"])
+        if previous != row["status"]:
+            changes.append(
+                {"recommendation": labels.get(row["recommendation_id"]), "before": previous, "after": row["status"],
+                 "reason": row["reason"], "quote": row["quote"]}
+            )  # fmt: skip
+    return {"links": links, "status_changes": changes}
