@@ -480,6 +480,10 @@ def run_build(corpus_dir: Path, db: Path) -> None:
 
 
 def publish_if_available(database, db: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("tracker.publish") is None:
+        return
     from . import publish
 
     publish.publish(database)

@@ -156,26 +156,28 @@ class Analyzer:
 
     def segment(self, extracted: Extracted, text: str) -> list[Passage]:
         """Passages of one to a few sentences per block, with heading path, page, entities, references."""
-        headings: list[tuple[int, str]] = []
+        headings: list[tuple[int, str, list[Mention]]] = []
         body_blocks = []
         for block in extracted.blocks:
             if block.kind == "heading":
                 while headings and headings[-1][0] >= block.level:
                     headings.pop()
-                headings.append((block.level, block.text))
+                referred = self.references(self.nlp.make_doc(text[block.start : block.end]), block.start)
+                headings.append((block.level, block.text, [Mention(m.ref, m.text, m.start, m.end, "heading") for m in referred]))
             else:
-                body_blocks.append((block, " > ".join(h for _, h in headings)))
+                inherited = next((h[2] for h in reversed(headings) if h[2]), [])
+                body_blocks.append((block, " > ".join(h[1] for h in headings), inherited))
         passages: list[Passage] = []
-        docs = self.nlp.pipe((text[block.start : block.end] for block, _ in body_blocks), batch_size=64)
-        for (block, heading_path), doc in zip(body_blocks, docs):
+        docs = self.nlp.pipe((text[block.start : block.end] for block, _, _ in body_blocks), batch_size=64)
+        for (block, heading_path, inherited), doc in zip(body_blocks, docs):
             block_entities = self.entities(doc, block.start)
             block_mentions = self.references(doc, block.start)
-            for sentences in group_sentences(doc):
+            for sentences in group_sentences(doc):  # a passage without its own reference inherits its heading's
                 first, last = sentences[0], sentences[-1]
                 start, end = block.start + first.start_char, block.start + last.end_char
                 passage = Passage(len(passages), start, end, text[start:end], heading_path, block.page, block.kind)
                 passage.entities = [e for e in block_entities if start <= e.start < end]
-                passage.mentions = [m for m in block_mentions if start <= m.start < end]
+                passage.mentions = [m for m in block_mentions if start <= m.start < end] or list(inherited)
                 passages.append(passage)
         return passages
 
