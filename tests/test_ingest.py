@@ -493,3 +493,52 @@ def test_kill_during_ingest_never_leaves_a_partial_document(tmp_path, analyzer):
             assert found["documents"] == 0  # killed long before the write transaction
         orphans = db.execute("select count(*) from passages where document_id not in (select id from documents)")
         assert orphans.fetchone()[0] == 0
+
+
+# --- the government response and evidence fixtures -----------------------------------------------------
+
+
+def test_government_response_ingested_against_the_review(db, review_html, fixture_file):
+    expected = json.loads(fixture_file("government_response_expected.json").read_text(encoding="utf-8"))
+    response_path = fixture_file("government_response.html")
+    tracker.ingest(db, str(review_html), {"kind": "review"})
+    result = tracker.ingest(db, str(response_path), {"kind": "government_response"})
+    assert result.status == "ingested" and result.kind == "government_response"
+    assert result.recommendations == 0  # only a review's recommendations are parsed
+    assert db.execute("select count(*) from recommendations where parent_id is null").fetchone()[0] == 36
+    text = db.execute("select text from documents where id = ?", [result.document_id]).fetchone()[0]
+    assert "essential cookies" not in text and "Fictional government response" not in text
+    for number in expected:
+        rows = db.execute(
+            "select count(*) from passages where document_id = ? and heading_path like ?",
+            [result.document_id, f"%> Recommendation {number} > Government response"],
+        ).fetchone()[0]
+        assert rows >= 1, number
+    refs = {row[0]: row[1] for row in db.execute(
+        """select m.ref, r.number from mentions m join recommendations r on r.id = m.recommendation_id
+        where m.document_id = ?""", [result.document_id])}  # fmt: skip
+    assert set(expected) <= set(refs)
+    assert all(str(number) == ref for ref, number in refs.items())
+
+
+def test_evidence_fixtures_ingested_with_their_metadata_and_mentions(cli_runner, tmp_path, fixture_file):
+    expected = json.loads(fixture_file("evidence_expected.json").read_text(encoding="utf-8"))
+    files = {name: fixture_file(name) for name in expected if not name.startswith("_")}
+    db_path = tmp_path / "t.db"
+    review = fixture_file("review_govuk.html")
+    assert cli_runner.invoke(cli, ["ingest", str(db_path), str(review), "--kind", "review"]).exit_code == 0
+    # The fixtures declare finer kinds (guidance, monitoring_report, ...) than the tracker's; store them as evidence.
+    result = cli_runner.invoke(cli, ["ingest", str(db_path), *map(str, files.values()), "--kind", "evidence"])
+    assert result.exit_code == 0, result.output
+    db = tracker.open_db(db_path)
+    for name, path in files.items():
+        row = db.execute("select id, kind, published, assessor, url from documents where source_path = ?", [str(path)]).fetchone()
+        assert row is not None, name
+        assert row[1] == "evidence"
+        assert row[2] and row[4].startswith("https://")
+        assert row[3] == expected["_assessor"][name]
+        refs = {r[0] for r in db.execute("select ref from mentions where document_id = ?", [row[0]])}
+        assert set(expected[name]) <= refs, name
+        targets = expected.get("_target_dates", {}).get(name, {})
+        text = db.execute("select text from documents where id = ?", [row[0]]).fetchone()[0]
+        assert all(target["text"] in text for target in targets.values()), name

@@ -397,3 +397,23 @@ def test_committee_addressees(committee, number):
     _, recs = committee
     rec = next(r for r in recs if r.number == number)
     assert set(rec.addressees) == set(expected[number]["addressees"])
+
+
+# --- a summary-only review page (reconcile_review.html) ---------------------------------------------
+
+
+def test_summary_only_review_page(fixture_file, analyzer):
+    path = fixture_file("reconcile_review.html")
+    extracted = extract(path.read_bytes(), path.name)
+    text = extracted.render()
+    recs = parse_recommendations(extracted, analyzer)
+    assert [r.key for r in recs] == [str(n) for n in range(1, 11)]
+    assert all([loc["where"] for loc in r.locations] == ["summary"] for r in recs)
+    assert "TEST FIXTURE" not in text and "essential cookies" not in text  # comment and banner dropped
+    addressees = {r.number: set(r.addressees) for r in recs}
+    assert addressees[1] == {"ICSs", "NHS England", "DHSC"}  # two sentences, each naming who should act
+    assert addressees[2] == {"CQC"}
+    assert addressees[3] == {"NHS England"}
+    assert addressees[5] == {"DHSC"}
+    assert addressees[8] == {"DHSC", "HM Treasury"}
+    assert addressees[10] == {"government"}
