@@ -148,12 +148,6 @@ def test_html_with_scripts_and_styles_succeeds_without_them(cli_runner, tmp_path
     check_database(db_path)
 
 
-@pytest.mark.xfail(
-    reason="tracker/ingest.py ingest(): normalise_date raises TrackerError (not ExtractionError), which escapes "
-    "ingest(): 'date: sometime soon' in front matter aborts the whole CLI batch with a traceback and the good "
-    "file is never ingested",
-    strict=True,
-)
 def test_bad_front_matter_date_in_a_batch(cli_runner, tmp_path):
     bad = tmp_path / "baddate.md"
     bad.write_text("---\ntitle: Dated note\nkind: evidence\ndate: sometime soon\n---\n\nWords about ferries.\n")
@@ -161,12 +155,6 @@ def test_bad_front_matter_date_in_a_batch(cli_runner, tmp_path):
     assert_failed_cleanly(result, db_path, good, str(bad), "date")
 
 
-@pytest.mark.xfail(
-    reason="tracker/ingest.py ingest(): a --review slug (or front-matter review:) that is not in the reviews table "
-    "violates the documents.review foreign key; sqlite IntegrityError 'FOREIGN KEY constraint failed' escapes "
-    "as a traceback instead of a one-line reason",
-    strict=True,
-)
 def test_unknown_review_slug_is_a_clear_error(cli_runner, tmp_path):
     good = tmp_path / "good.md"
     good.write_text(GOOD_NOTE)

@@ -166,11 +166,6 @@ def test_markdown_links_reduced_to_their_text():
     assert ("heading", "Next steps") in blocks_of(extracted)
 
 
-@pytest.mark.xfail(
-    reason="tracker/extract/text.py MD_LINK requires the link target to be `[^)\\s]*`, so a CommonMark link "
-    'with a title, [text](url "title"), is left as raw Markdown in the stored text',
-    strict=True,
-)
 def test_markdown_link_with_title_reduced_to_text():
     source = '---\ntitle: t\n---\n\nSee the [annual report](https://example.org/r "Annual report 2023") for figures.\n'
     text = extract(source.encode(), "t.md").render()
@@ -198,11 +193,6 @@ def test_plain_text_from_cp1252_bytes_decodes():
     assert "\ufffd" not in text
 
 
-@pytest.mark.xfail(
-    reason="tracker/extract/sniff.py decode_text trusts charset_normalizer's best guess, which reads the short "
-    "cp1252 bytes b'caf\\xe9 \\x93quoted\\x94' as Cyrillic ('cafщ УquotedФ')",
-    strict=True,
-)
 def test_short_cp1252_text_decodes():
     text = extract(b"caf\xe9 \x93quoted\x94", "short.txt").render()
     assert text == "café “quoted”"
@@ -293,11 +283,6 @@ def test_pdf_heading_and_metadata_title(small_pdf):
     assert extracted.title == "Island Ferries Review"
 
 
-@pytest.mark.xfail(
-    reason="tracker/extract/pdf.py extract_pdf takes /Title from the PDF metadata whatever it is; reportlab (and "
-    "many tools) write the placeholder 'untitled', which becomes the document title instead of the first heading",
-    strict=True,
-)
 def test_pdf_placeholder_metadata_title_is_not_used(make_pdf):
     extracted = extract(make_pdf(PDF_PAGES), "untitled.pdf")
     assert extracted.title == "Chapter 1 Harbour services"

@@ -150,23 +150,12 @@ def test_response_mentions_resolve_to_review_recommendations(db, review_html, tm
     assert entity.fetchone() is not None
 
 
-@pytest.mark.xfail(
-    reason="tracker/ingest.py ingest() calls parse_recommendations(extracted, analyzer) before the document id is "
-    "known, so every stored location has \"document_id\": null",
-    strict=True,
-)
 def test_stored_locations_carry_the_document_id(db, review_html):
     result = tracker.ingest(db, str(review_html), {"kind": "review"})
     for (locations,) in db.execute("select locations from recommendations where parent_id is null"):
         assert {loc["document_id"] for loc in json.loads(locations)} == {result.document_id}
 
 
-@pytest.mark.xfail(
-    reason="tracker/ingest.py delete_document() deletes `mentions ... where recommendation_id in (the review's "
-    "recommendations)`, so re-ingesting the review with replace=True silently deletes the mentions that OTHER "
-    "documents (stakeholder responses) make of it",
-    strict=True,
-)
 def test_replacing_the_review_keeps_other_documents_mentions(db, review_html, tmp_path):
     tracker.ingest(db, str(review_html), {"kind": "review"})
     path = tmp_path / "response.md"
@@ -178,12 +167,6 @@ def test_replacing_the_review_keeps_other_documents_mentions(db, review_html, tm
     assert db.execute(query, [response.document_id]).fetchone()[0] == 4
 
 
-@pytest.mark.xfail(
-    reason="tracker/ingest.py store_recommendations() deletes the recommendations of the same review/key from an "
-    "older version while another document's mentions still reference them: sqlite raises IntegrityError "
-    "'FOREIGN KEY constraint failed' out of ingest() (not a failed IngestResult; a traceback in the CLI)",
-    strict=True,
-)
 def test_new_version_of_review_from_another_path_with_existing_mentions(db, review_html, tmp_path):
     tracker.ingest(db, str(review_html), {"kind": "review"})
     path = tmp_path / "response.md"
@@ -383,12 +366,6 @@ def test_seed_boilerplate_and_titles(seeds_db):
     assert seed_document(db, "impower")["title"].startswith("Hewitt review")
 
 
-@pytest.mark.xfail(
-    reason="tracker/extract/text.py clean_inline: a link whose text holds an escaped '\\(https://...\\)', and a "
-    "link followed by a bare '(https://...)' or '(/path)', keep those URLs in the stored text of the "
-    "King's Fund seed (ANGLE_URL only removes '(<url>)')",
-    strict=True,
-)
 def test_seed_kingsfund_links_leave_no_urls(seeds_db):
     db, _ = seeds_db
     text = seed_document(db, "kingsfund")["text"]

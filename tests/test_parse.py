@@ -51,10 +51,6 @@ def review(request, fixture_file, analyzer):
     return request.param, extracted, parse_recommendations(extracted, analyzer)
 
 
-# Numbers whose text is wrong because of a bug (each is covered by its own xfail test below).
-KNOWN_TEXT_BUGS = {"html": {26}, "pdf": {9}}
-
-
 def test_exactly_36_recommendations_numbered_1_to_36(review):
     _, _, recs = review
     assert len(recs) == 36
@@ -87,11 +83,9 @@ def test_part_texts_match_spec(review, spec_recs, number):
 
 
 def test_full_texts_match_spec_chapter_version(review, spec_recs):
-    source, _, recs = review
+    _source, _, recs = review
     mismatched = {}
     for rec in recs:
-        if rec.number in KNOWN_TEXT_BUGS[source]:
-            continue
         expected = spec_recs[rec.number]
         if expected.get("part_style") == "bullet":
             got, want = strip_bullet_markers(rec.text), norm(expected["full_text"])
@@ -112,11 +106,6 @@ def test_fuller_chapter_text_is_kept_over_summary(review, spec_recs):
             assert len(rec.text) >= len(spec_recs[rec.number]["summary_text"]) - 5
 
 
-@pytest.mark.xfail(
-    reason="tracker/parse.py part_of: a chapter <ul><li>(a) text</li> item is a bullet whose text keeps its own "
-    "'(a)' marker, so rec 26's parts read '(a) replacing ...' and its text '(a) (a) replacing ...'",
-    strict=True,
-)
 def test_html_rec_26_labelled_bullets_not_doubled(fixture_file, analyzer, spec_recs):
     path = fixture_file("review_govuk.html")
     recs = parse_recommendations(extract(path.read_bytes(), path.name), analyzer)
@@ -126,13 +115,6 @@ def test_html_rec_26_labelled_bullets_not_doubled(fixture_file, analyzer, spec_r
     assert norm(rec.text) == norm(spec_recs[26]["full_text"])
 
 
-@pytest.mark.xfail(
-    reason="tracker/extract/pdf.py lines_to_blocks: 'Chapter 2: Answerable partnerships: fewer targets, clearer "
-    "accountability' (73 chars) is not a heading because of `len(text) < width * 0.75` even though it matches "
-    "HEADING_START, and the previous line is too long to close the paragraph, so the heading is glued onto "
-    "rec 9's summary text, which then wins as the 'fuller' version",
-    strict=True,
-)
 def test_pdf_rec_9_text_has_no_following_heading(review_pdf, analyzer, spec_recs):
     recs = parse_recommendations(extract(review_pdf.read_bytes(), review_pdf.name), analyzer)
     rec = next(r for r in recs if r.number == 9)
@@ -147,22 +129,12 @@ def test_chapter_names(review, spec, spec_recs):
 
 
 def test_sections_are_the_chapter_sections(review, spec):
-    source, _, recs = review
+    _source, _, recs = review
     expected = {n: s["title"] for ch in spec["chapters"] for s in ch["sections"] for n in s["recommendations"]}
-    if source == "pdf":  # a chapter's first section heading is lost in the PDF: see the xfail test below
-        firsts = {n for ch in spec["chapters"] for n in ch["sections"][0]["recommendations"]}
-        expected = {n: title for n, title in expected.items() if n not in firsts}
     assert len(expected) >= 20
     assert {r.number: r.section for r in recs if r.number in expected} == expected
 
 
-@pytest.mark.xfail(
-    reason="tracker/extract/pdf.py is_heading_line: a section heading printed right after a chapter heading is "
-    "not a heading because the previous line (the chapter heading) does not end with sentence punctuation "
-    "(prev_closed is False); 'The case for shifting spending upstream' is glued to the front of paragraph 1.1, "
-    "and recommendations 1-4, 10-13, 20-21 and 29-31 get section None",
-    strict=True,
-)
 def test_pdf_first_section_heading_after_chapter_heading(review_pdf, spec):
     extracted = extract(review_pdf.read_bytes(), review_pdf.name)
     headings = [b.text for b in extracted.blocks if b.kind == "heading"]
@@ -314,13 +286,6 @@ def test_summary_and_chapters_repeating_numbers_do_not_restart(analyzer):
     assert all(sorted(loc["where"] for loc in r.locations) == ["body", "summary"] for r in recs)
 
 
-@pytest.mark.xfail(
-    reason="tracker/parse.py find_occurrences: while in the summary, a heading at the summary's own level that is "
-    "directly followed by a recommendation label is taken as a grouping inside the summary "
-    "(`next_is_label`), so the summary never ends: every chapter occurrence is classed 'summary', with chapter "
-    "None, and restart detection (which looks at body occurrences only) cannot work",
-    strict=True,
-)
 def test_chapter_starting_with_a_label_ends_the_summary(analyzer):
     source = re.sub(r"\n(Timetables are|Fares have)[^\n]*\n", "\n", NO_RESTART)
     assert "Fares have" not in source
@@ -343,15 +308,6 @@ def committee_expected() -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"recommendations": []}
 
 
-# Addressees the parser gets wrong (each is a strict xfail, so a fix shows up as XPASS).
-COMMITTEE_ADDRESSEE_BUGS = {
-    6: "tracker/parse.py addressees(): 'We recommend that the Department of Health and Social Care and HM Treasury "
-    "agree ...' has no modal verb (should/must), so ADDRESSEE_VERBS finds no cut and no addressee is returned",
-    11: "tracker/parse.py addressees(): 'We recommend that DHSC and DLUHC bring forward ...' has no modal verb, "
-    "so no addressee is returned",
-    12: "tracker/parse.py addressees() / entity patterns: 'NHS England and the Department should ...' - "
-    "'the Department' (DHSC in a health committee report) is not recognised",
-}
 
 
 @pytest.fixture(scope="module")
@@ -387,9 +343,7 @@ def test_committee_paragraph_refs_in_locations(committee):
 @pytest.mark.parametrize(
     "number",
     [
-        pytest.param(r["number"], marks=pytest.mark.xfail(reason=COMMITTEE_ADDRESSEE_BUGS[r["number"]], strict=True))
-        if r["number"] in COMMITTEE_ADDRESSEE_BUGS else r["number"]
-        for r in committee_expected()["recommendations"]
+        r["number"] for r in committee_expected()["recommendations"]
     ],
 )  # fmt: skip
 def test_committee_addressees(committee, number):

@@ -228,11 +228,6 @@ def test_not_references(analyzer, text):
     assert refs(analyzer, text) == []
 
 
-@pytest.mark.xfail(
-    reason="tracker/segment.py NUMBER_LIST has no boundary after \\d{1,3}: in 'Recommendation 5, 2024 ...' the "
-    "list continues into the year and yields a spurious ref '202' with mention text 'Recommendation 5, 202'",
-    strict=True,
-)
 def test_year_after_reference_is_not_a_reference(analyzer):
     assert refs(analyzer, "Under Recommendation 5, 2024 is the deadline.") == [("5", "Recommendation 5")]
 

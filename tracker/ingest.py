@@ -105,7 +105,8 @@ def delete_document(db: sqlite_utils.Database, document_id: int) -> None:
     rec_ids = "select id from recommendations where document_id = :id"
     statements = [
         f"delete from links where document_id = :id or recommendation_id in ({rec_ids})",
-        f"delete from mentions where document_id = :id or recommendation_id in ({rec_ids})",
+        f"update mentions set recommendation_id = null where recommendation_id in ({rec_ids})",  # others re-resolve at link time
+        "delete from mentions where document_id = :id",
         f"delete from status_history where recommendation_id in ({rec_ids})",
         f"delete from statuses where recommendation_id in ({rec_ids})",
         f"delete from recommendations where parent_id in ({rec_ids})",
@@ -171,6 +172,10 @@ def store_recommendations(db, review: str, document_id: int, parsed: list[Parsed
     for rec in parsed:
         existing = db.execute("select id from recommendations where review = ? and key = ?", [review, rec.key]).fetchone()
         if existing:  # the same key from an older version of this review: replace it
+            family = "select id from recommendations where id = :id or parent_id = :id"
+            db.execute(f"update mentions set recommendation_id = null where recommendation_id in ({family})", {"id": existing[0]})
+            for table in ("links", "status_history", "statuses"):
+                db.execute(f"delete from {table} where recommendation_id in ({family})", {"id": existing[0]})
             db.execute("delete from recommendations where parent_id = ?", [existing[0]])
             db.execute("delete from recommendations where id = ?", [existing[0]])
         row = {
@@ -182,7 +187,7 @@ def store_recommendations(db, review: str, document_id: int, parsed: list[Parsed
             "chapter": rec.chapter,
             "section": rec.section,
             "addressees": json.dumps(rec.addressees),
-            "locations": json.dumps(rec.locations),
+            "locations": json.dumps([{**location, "document_id": document_id} for location in rec.locations]),
             "number_verified": 1,
             "origin": "parsed",
             "confidence": "high",
@@ -218,7 +223,10 @@ def ingest(
         analyzer = analyzer or get_analyzer()
         passages = analyzer.segment(extracted, text)
         parsed = parse_recommendations(extracted, analyzer) if fields["kind"] == "review" else []
-    except ExtractionError as error:
+        if fields["kind"] != "review" and fields["review"] and not db["reviews"].count_where("slug = ?", [fields["review"]]):
+            known = ", ".join(row["slug"] for row in db["reviews"].rows) or "none yet"
+            raise ExtractionError(f"unknown review {fields['review']!r} (known: {known})")
+    except TrackerError as error:  # extraction failures and bad metadata (e.g. a malformed date)
         return IngestResult(source, "failed", reason=str(error))
     result = IngestResult(source, "ingested", title=fields["title"], kind=fields["kind"], passages=len(passages))
     if fields["kind"] == "review":

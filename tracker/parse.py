@@ -30,6 +30,9 @@ PARAGRAPH_REF = re.compile(r"\((?:paragraphs?|paras?\.?)\s+(?P<ref>[\d,\s–-]+(
 DIRECTIVE = re.compile(r"\b(?:we recommend|recommend that|we call on|we urge|should|must|needs? to|is asked to)\b", re.IGNORECASE)
 ADDRESSEE_VERBS = re.compile(r"\b(?:should|must|will need to|needs? to|ought to|is asked to|are asked to|shall)\b", re.IGNORECASE)
 RESTART_SIMILARITY = 0.25
+RECOMMEND_THAT = re.compile(r"\brecommends?\s+that\s+", re.IGNORECASE)
+# Capitalised names joined by "and", commas or "the": the subject of "We recommend that ..." without a modal.
+BODY_RUN = re.compile(r"(?:(?:the|and|of|for|,|&)\s+|[A-Z][\w'’]*(?:\s+|$))*")
 
 
 @dataclass
@@ -89,7 +92,11 @@ def part_of(block: Block) -> tuple[str, str] | None:
         if numbered:
             return numbered.group(1), block.text[numbered.end() :].strip()
         bullet = BULLET_MARKER.match(block.text)
-        return "", block.text[bullet.end() :].strip() if bullet else block.text.strip()
+        text = block.text[bullet.end() :].strip() if bullet else block.text.strip()
+        marked = PART_MARKER.match(text)
+        if marked:
+            return (marked.group("a") or marked.group("b")).lower(), text[marked.end() :].strip()
+        return "", text
     return None
 
 
@@ -111,9 +118,12 @@ def sequence_parts(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(marker or next(letters), text) for marker, text in parts]
 
 
-def next_is_label(blocks: list[Block], index: int) -> bool:
+def next_label_number(blocks: list[Block], index: int) -> int:
+    """Number of the label right after this heading (0 if prose comes first). A chapter grouping inside
+    a summary continues the numbering; a chapter of the body repeats numbers already listed."""
     following = next((b for b in blocks[index + 1 :] if b.kind != "heading"), None)
-    return following is not None and label_match(following) is not None
+    found = label_match(following) if following is not None else None
+    return int(found.group("number")) if found else 0
 
 
 def find_occurrences(blocks: list[Block]) -> list[Occurrence]:
@@ -123,6 +133,7 @@ def find_occurrences(blocks: list[Block]) -> list[Occurrence]:
     section: str | None = None
     where = "body"
     summary_level = 0
+    summary_top = 0  # highest number listed in the summary so far
     uses_chapter_labels = any(b.kind == "heading" and CHAPTER_HEADING.match(b.text) for b in blocks)
     index = 0
     while index < len(blocks):
@@ -131,7 +142,7 @@ def find_occurrences(blocks: list[Block]) -> list[Occurrence]:
         if block.kind == "heading" and not found:
             if SUMMARY_HEADING.search(block.text):
                 where, section, summary_level = "summary", block.text, block.level
-            elif where == "summary" and (block.level > summary_level or next_is_label(blocks, index)):
+            elif where == "summary" and (block.level > summary_level or next_label_number(blocks, index) > summary_top):
                 section = block.text  # a chapter grouping inside the summary list
             elif CHAPTER_HEADING.match(block.text) if uses_chapter_labels else 1 < block.level <= 2:
                 chapter, chapter_index, section, where = block.text, chapter_index + 1, None, "body"
@@ -161,6 +172,8 @@ def find_occurrences(blocks: list[Block]) -> list[Occurrence]:
             full = text + " " + " ".join(f"({marker}) {part}" for marker, part in parts)
         else:
             parts, full = inline_parts(text), text
+        if where == "summary":
+            summary_top = max(summary_top, int(found.group("number")))
         occurrences.append(
             Occurrence(
                 int(found.group("number")), full.strip(), parts, chapter, chapter_index, section,
@@ -231,9 +244,13 @@ def addressees(text: str, analyzer: Analyzer) -> list[str]:
     doc = analyzer.nlp(text)
     for sentence in doc.sents:
         verb = ADDRESSEE_VERBS.search(sentence.text)
-        if not verb:
+        that = RECOMMEND_THAT.search(sentence.text)
+        if verb:
+            cut = sentence.start_char + verb.start()
+        elif that:  # "We recommend that DHSC and DLUHC bring forward ...": the run of bodies after "that"
+            cut = sentence.start_char + that.end() + len(BODY_RUN.match(sentence.text[that.end() :]).group(0))
+        else:
             continue
-        cut = sentence.start_char + verb.start()
         for ent in doc.ents:
             if sentence.start_char <= ent.start_char < cut and (ent.ent_id_ or ent.text) not in found:
                 found.append(ent.ent_id_ or ent.text)

@@ -29,8 +29,8 @@ MAX_PASSAGE_SENTENCES = 3
 MAX_PASSAGE_WORDS = 90
 REFERENCE_WORDS = ["recommendation", "recommendations", "rec", "recs"]
 NUMBER_LIST = re.compile(
-    r"(?P<list>\d{1,3}[a-z]?(?:\s*(?:-|–|—|to)\s*\d{1,3})?"
-    r"(?:\s*(?:,|and|&|or|,\s*and)\s*\d{1,3}[a-z]?(?:\s*(?:-|–|—|to)\s*\d{1,3})?)*)"
+    r"(?P<list>\d{1,3}(?!\d)[a-z]?(?:\s*(?:-|–|—|to)\s*\d{1,3}(?!\d))?"
+    r"(?:\s*(?:,|and|&|or|,\s*and)\s*\d{1,3}(?!\d)[a-z]?(?:\s*(?:-|–|—|to)\s*\d{1,3}(?!\d))?)*)"
 )
 REGISTER_REFERENCE = re.compile(r"\(register:\s*(?P<slugs>[a-z0-9][a-z0-9-]*(?:\s*,\s*[a-z0-9][a-z0-9-]*)*)\s*\)")
 MAX_REFERENCE_NUMBER = 300

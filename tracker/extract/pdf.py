@@ -18,6 +18,7 @@ LABEL_ONLY = re.compile(r"^\s*(?:recommendation|rec\.)\s+\d{1,3}\s*$", re.IGNORE
 HEADING_START = re.compile(r"^\s*(?:chapter|part|annex|appendix|section)\s+\w+", re.IGNORECASE)
 SENTENCE_END = ("." , ":", ";", "?", "!", '"', "”", ")")
 MIN_CHARS_PER_PAGE = 25
+PLACEHOLDER_TITLES = {"untitled", "anonymous", "document", "title", "none", "unknown"}
 
 
 def line_shape(line: str) -> str:
@@ -82,9 +83,13 @@ def lines_to_blocks(lines: list[str], page: int, width: int) -> list[Block]:
             current = [text]
         elif blocks and blocks[-1].kind == "heading" and not current and text[:1].islower() and len(text.split()) <= 6:
             blocks[-1].text += " " + text  # a heading wrapped onto a second line
-        elif is_heading_line(text, previous) and len(text) < width * 0.75:
+            previous = ""
+            continue
+        elif HEADING_START.match(text) or (is_heading_line(text, previous) and len(text) < width * 0.75):
             flush()
             blocks.append(Block("heading", text, level=2, page=page))
+            previous = ""  # a heading closes what came before it, so a sub-heading may follow
+            continue
         else:
             if current and previous is not None and previous.strip().endswith((".", "?", "!")) and len(previous) < width * 0.7:
                 flush()
@@ -129,7 +134,9 @@ def extract_pdf(data: bytes) -> Extracted:
             hyphenated = re.search(r"[A-Za-z]-$", blocks[-1].text)
             blocks[-1].text = blocks[-1].text[:-1] + carried if hyphenated else blocks[-1].text + " " + carried
         blocks.extend(page_blocks)
-    title = str(metadata_title) if metadata_title else next((b.text for b in blocks if b.kind == "heading"), None)
+    title = str(metadata_title or "").strip()
+    if len(title) < 4 or title.lower() in PLACEHOLDER_TITLES or title.lower().startswith("microsoft word"):
+        title = next((b.text for b in blocks if b.kind == "heading"), None)
     return Extracted(blocks=blocks, format="pdf", title=title, pages=len(pages))
 
 

@@ -14,6 +14,12 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    windows_punctuation = any(0x91 <= byte <= 0x97 for byte in data)  # curly quotes and dashes in cp1252
+    if windows_punctuation or sum(byte < 128 for byte in data) >= 0.9 * len(data):  # English text saved by Windows
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
         raise ExtractionError("binary data, not a text document")

@@ -16,7 +16,8 @@ BULLETS = "-*•▪●◦‣\uf0a7\uf0b7\uf076\uf0d8"
 LIST_ITEM = re.compile(rf"^\s*(?:[{BULLETS}]|\d{{1,3}}[.)]|\(?[a-z]\)|\(?[ivx]{{1,4}}\))\s+\S")
 BULLET = re.compile(rf"^\s*[{BULLETS}]\s+")
 # [text](url) and the "(<url>)" that some exports add after a link; "\(" escapes.
-MD_LINK = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]\([^)\s]*\)")
+MD_LINK = re.compile(r"\[((?:[^\[\]\\]|\\.)*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+BARE_URL = re.compile(r"\s*\((?:https?://|/)[^()\s]*\)")
 ANGLE_URL = re.compile(r"\s*\(<https?://[^>]*>\)")
 ESCAPE = re.compile(r"\\([()\[\]*_#])")
 EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
@@ -32,6 +33,7 @@ def clean_inline(text: str) -> str:
     text = ANGLE_URL.sub("", text)
     text = MD_LINK.sub(lambda m: m.group(1), text)
     text = ESCAPE.sub(r"\1", text)
+    text = BARE_URL.sub("", text)
     text = EMPHASIS.sub(r"\2", text)
     return re.sub(r"[ \t]+", " ", text).strip()
 
