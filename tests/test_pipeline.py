@@ -266,3 +266,11 @@ def test_layout_sections_maps_answers_only():
         {"id": 3, "text": "We accept this recommendation.", "heading_path": "Response > Government response"},
     ]
     assert layout_sections(passages) == {3: "4"}
+
+
+def test_numpy_backend_links_like_sqlite_vec(db_copy):
+    assert invoke("link", db_copy, "--rebuild", "--backend", "sqlite-vec").exit_code == 0
+    db = open_db(db_copy)
+    with_vec = sorted((r["id"], r["label"], r["score"]) for r in db["links"].rows)
+    assert invoke("link", db_copy, "--rebuild", "--backend", "numpy").exit_code == 0
+    assert sorted((r["id"], r["label"], r["score"]) for r in open_db(db_copy)["links"].rows) == with_vec

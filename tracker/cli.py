@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -78,23 +79,10 @@ def ingest_sources(database, sources: list[str], meta: dict, replace: bool, expe
     results: list[IngestResult] = []
     with click.progressbar(
         sources, label="Ingesting", file=sys.stderr, show_pos=True, item_show_func=lambda s: s and Path(s).name[:40]
-    ) if len(sources) > 1 else nullbar(sources) as bar:
+    ) if len(sources) > 1 else contextlib.nullcontext(sources) as bar:
         for source in bar:
             results.append(ingest(database, source, meta, replace=replace, expect=expect, analyzer=analyzer))
     return results
-
-
-class nullbar:
-    """Stand-in for a progress bar when there is one item."""
-
-    def __init__(self, items):
-        self.items = items
-
-    def __enter__(self):
-        return self.items
-
-    def __exit__(self, *exc):
-        return False
 
 
 def report(results: list[IngestResult], as_json: bool) -> None:

@@ -97,6 +97,7 @@ def extract_text(text: str, markdown: bool = False) -> Extracted:
 
 
 def guess_title(blocks: list[Block]) -> str | None:
-    """The first heading of four words or more among the first few (site names are shorter)."""
-    headings = [b.text for b in blocks if b.kind == "heading"][:5]
+    """The first heading of four words or more among the first few (site names are shorter; logo alt
+    text that plain-text captures keep is skipped)."""
+    headings = [b.text for b in blocks if b.kind == "heading" and " logo" not in f" {b.text.lower()}"][:5]
     return next((h for h in headings if len(h.split()) >= 4), headings[0] if headings else None)
