@@ -29,8 +29,8 @@ from .parse import LABEL
 
 SEMANTIC_THRESHOLD = 0.375  # on the centred score; calibrated on the dev gold set (README "Evaluation")
 SEMANTIC_MIN_COSINE = 0.35  # and the plain cosine must reach this
-SEMANTIC_MARGIN = 0.02  # a second candidate must be this close to the best to be linked too
-SEMANTIC_TOP_K = 1
+SEMANTIC_MARGIN = 0.05  # further candidates must score within this of the best to be linked too
+SEMANTIC_TOP_K = 3
 LEXICAL_WEIGHT = 0.6  # weight of the shared key-term share in the score
 MIN_PASSAGE_WORDS = 8
 TASK_BY_KIND = {

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from tracker.extract.text import clean_inline
+
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus" / "hewitt-2023"
 POSITIONS = {
@@ -31,7 +33,7 @@ def paragraphs(path: Path):
 
 
 def first_words(paragraph: str, n: int = 8) -> str:
-    return " ".join(paragraph.split()[:n])
+    return " ".join(clean_inline(paragraph).split()[:n])  # as the stored text reads
 
 
 def main() -> None:

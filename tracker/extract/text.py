@@ -29,11 +29,13 @@ BOILERPLATE = re.compile(
 )
 
 
-def clean_inline(text: str) -> str:
+def clean_inline(text: str, drop_bare_urls: bool = False) -> str:
+    """Markdown links to their text; with `drop_bare_urls` (web captures) also '(https://...)' and '(/path)'."""
     text = ANGLE_URL.sub("", text)
     text = MD_LINK.sub(lambda m: m.group(1), text)
     text = ESCAPE.sub(r"\1", text)
-    text = BARE_URL.sub("", text)
+    if drop_bare_urls:
+        text = BARE_URL.sub("", text)
     text = EMPHASIS.sub(r"\2", text)
     return re.sub(r"[ \t]+", " ", text).strip()
 
@@ -64,6 +66,9 @@ def looks_like_heading(line: str) -> bool:
 
 
 def extract_text(text: str, markdown: bool = False) -> Extracted:
+    def clean(line: str) -> str:  # web captures saved as text carry link residue; our Markdown cites URLs on purpose
+        return clean_inline(line, drop_bare_urls=not markdown)
+
     meta, body = split_front_matter(text) if markdown or text.startswith("---") else ({}, text)
     blocks: list[Block] = []
     for chunk in re.split(r"\n\s*\n", body.replace("\r\n", "\n").replace("\r", "\n")):
@@ -72,24 +77,24 @@ def extract_text(text: str, markdown: bool = False) -> Extracted:
 
         def flush(paragraph: list[str] = paragraph) -> None:
             if paragraph:
-                blocks.append(Block("paragraph", clean_inline(" ".join(paragraph))))
+                blocks.append(Block("paragraph", clean(" ".join(paragraph))))
                 paragraph.clear()
 
         for line in lines:
             heading = ATX_HEADING.match(line)
             if heading:
                 flush()
-                blocks.append(Block("heading", clean_inline(heading.group(2)), level=len(heading.group(1))))
+                blocks.append(Block("heading", clean(heading.group(2)), level=len(heading.group(1))))
             elif LIST_ITEM.match(line):
                 flush()
                 item = BULLET.sub("- ", line.strip())
-                blocks.append(Block("list_item", clean_inline(item)))
+                blocks.append(Block("list_item", clean(item)))
             elif blocks and blocks[-1].kind == "list_item" and line.startswith(("  ", "\t")) and not paragraph:
-                blocks[-1].text += " " + clean_inline(line)
+                blocks[-1].text += " " + clean(line)
             else:
                 paragraph.append(line.strip())
         if len(lines) == 1 and paragraph and not markdown and looks_like_heading(paragraph[0]):
-            blocks.append(Block("heading", clean_inline(paragraph[0]), level=2))
+            blocks.append(Block("heading", clean(paragraph[0]), level=2))
             paragraph.clear()
         flush()
     blocks = [block for block in blocks if block.text and not BOILERPLATE.match(block.text)]
