@@ -360,19 +360,20 @@ def print_status(rows: list[dict], counts: dict[str, int], as_of: str | None) ->
     click.echo("* number not verified (register item)   ! government and independent assessors disagree")
 
 
-@cli.command()
-@DB_ARGUMENT
-@click.argument("link_id")
-@click.option("--note", default="", help="Why.")
+def link_judgement(function):
+    """Arguments shared by `confirm` and `reject`."""
+    for decorator in (click.option("--note", default="", help="Why."), click.argument("link_id"), DB_ARGUMENT, cli.command()):
+        function = decorator(function)
+    return function
+
+
+@link_judgement
 def confirm(db: Path, link_id: str, note: str) -> None:
     """Confirm link LINK_ID as right: it then counts with full confidence. Survives rebuilds."""
     record_link_override(db, "confirm", link_id, note)
 
 
-@cli.command()
-@DB_ARGUMENT
-@click.argument("link_id")
-@click.option("--note", default="", help="Why.")
+@link_judgement
 def reject(db: Path, link_id: str, note: str) -> None:
     """Reject link LINK_ID as wrong: status ignores it. Survives rebuilds."""
     record_link_override(db, "reject", link_id, note)
@@ -585,3 +586,53 @@ def export(db: Path, fmt: str, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text)
+
+
+@cli.command(name="publish")
+@DB_ARGUMENT
+@click.option(
+    "--metadata-out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the Datasette metadata (default: metadata.json beside DB)."
+)
+@click.option("--rebuild", is_flag=True, help="Re-read every row into the full-text indexes.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was built as JSON.")
+def publish_command(db: Path, metadata_out: Path | None, rebuild: bool, as_json: bool) -> None:
+    """Prepare DB for Datasette: full-text indexes, views and metadata.
+
+    Builds FTS5 indexes (porter stemming, kept current by triggers) on passages, recommendations and
+    documents; the views recommendation_progress, government_positions, stakeholder_positions and
+    evidence_timeline; and writes the generated metadata (descriptions, facets, canned queries).
+    Safe to run again.
+    """
+    from . import publish as publishing
+
+    database = connect(db)
+    summary = publishing.publish(database, rebuild=rebuild)
+    database.close()
+    out = publishing.write_metadata(db, metadata_out)
+    if as_json:
+        echo_json({**summary, "metadata": str(out)})
+    else:
+        indexed = ", ".join(f"{table} ({n})" for table, n in summary["fts"].items())
+        click.echo(f"full-text indexes: {indexed}\nviews: {', '.join(summary['views'])}\nmetadata: {out}")
+
+
+@cli.command(name="serve")
+@DB_ARGUMENT
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for every interface).")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
+@click.option("--no-immutable", is_flag=True, help="Open DB read-write (default: immutable, -i, for published data).")
+@click.option("--metadata-out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the metadata (default: metadata.json beside DB).")
+def serve_command(db: Path, host: str, port: int, no_immutable: bool, metadata_out: Path | None) -> None:
+    """Serve DB in Datasette with the tracker pages, until Ctrl-C.
+
+    Publishes DB first when it has no full-text indexes yet, writes the metadata and runs
+    `datasette serve -i DB -m metadata.json` with the review_tracker plugin: /-/tracker/dashboard,
+    /-/tracker/search and /-/tracker/recommendation/<id>.
+    """
+    from . import publish as publishing
+
+    connect(db).close()  # a readable error for a missing or broken database
+    click.echo(f"serving {db} on http://{host}:{port}/-/tracker/dashboard (Ctrl-C to stop)", err=True)
+    code = publishing.serve(db, host=host, port=port, immutable=not no_immutable, metadata_out=metadata_out)
+    if code:
+        sys.exit(code)

@@ -24,7 +24,8 @@ EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 # Site chrome that plain-text captures of web pages keep: not part of the document.
 BOILERPLATE = re.compile(
     r"^(?:skip to (?:navigation|main content|content)\b.*|accept (?:all )?cookies|cookie settings|back to top|"
-    r"share (?:this|on)\b.*|menu|search|sign in|subscribe|print this page)$",
+    r"share (?:this|on)\b.*|menu|search|sign in|subscribe|print this page|"
+    r"(?:source|sources|read more|link)\s*:\s*<?https?://\S+)$",
     re.IGNORECASE,
 )
 
