@@ -159,6 +159,7 @@ def time_link(template: Path, workdir: Path, backend: str) -> tuple[float, objec
     started = time.perf_counter()
     report = link_documents(db, Settings(backend=backend), rebuild=True)
     seconds = time.perf_counter() - started
+    report.pairs = {tuple(row) for row in db.execute("select passage_id, recommendation_id, score from links")}
     db.conn.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
@@ -210,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"N={n}: database built in {time.perf_counter() - started:.1f}s ({template.stat().st_size / 2**20:.0f} MiB), "
                   f"{int((near >= 0).sum())} passages near a recommendation", flush=True)  # fmt: skip
             queries = unit_rows(np.random.default_rng(args.seed + 2), args.queries)
+            pairs = {}
             for backend in backends:
                 link_s, report = time_link(template, workdir, backend)
+                pairs[backend] = report.pairs
                 fwd = VectorIndex(list(range(1, args.recs + 1)), rec_matrix, backend=backend)
                 fwd_p50, fwd_p95, fwd_total = time_queries(fwd, passages, args.recs)
                 started = time.perf_counter()
@@ -224,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
                 lines.append(line)
                 print(f"  {backend}: link {link_s:.2f}s ({report.documents} documents, {report.links} links, backend {report.backend})", flush=True)
             template.unlink()
+            if len(pairs) == 2:
+                a, b = ({(p, r): score for p, r, score in links} for links in pairs.values())
+                same = "yes" if a.keys() == b.keys() else f"NO ({len(a.keys() ^ b.keys())} differ)"
+                gap = max((abs(a[key] - b[key]) for key in a.keys() & b.keys()), default=0.0)
+                print(f"  links (passage, recommendation) identical across backends: {same}; largest score difference {gap:.4f}")
 
         print("\n" + header)
         print("\n".join(lines))
