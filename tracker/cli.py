@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .db import open_db
+from .db import open_db, schema_version
 from .errors import TrackerError
 from .ingest import KINDS, IngestResult, expand_sources, ingest
 
@@ -65,7 +65,7 @@ def init(db: Path) -> None:
     """Create (or upgrade) the tracker database DB."""
     database = connect(db, create=True)
     tables = len(database.table_names())
-    click.echo(f"{db}: ready ({tables} tables, WAL mode)")
+    click.echo(f"{db}: ready ({tables} tables, schema {schema_version(database)}, WAL mode)")
 
 
 def ingest_sources(database, sources: list[str], meta: dict, replace: bool, expect: int | None) -> list[IngestResult]:
@@ -212,10 +212,6 @@ def recommendations(db: Path, review: str | None, parts: bool, as_json: bool) ->
         for row in rows:
             row["addressees"] = ", ".join(row["addressees"])
         echo_table(rows, ["label", "number_verified", "chapter", "addressees", "text"])
-
-
-def main() -> None:  # pragma: no cover
-    cli()
 
 
 def run_embed(database, quiet: bool = False):

@@ -5,7 +5,6 @@ their slug and sources; weak matches are listed for a person to confirm."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -120,7 +119,3 @@ def reconcile(db: sqlite_utils.Database, review: str, embedder: Embedder, dry_ru
     if not dry_run:
         apply(db, result)
     return result
-
-
-def describe(result: Reconciliation) -> str:
-    return json.dumps(result.as_dict(), indent=2, ensure_ascii=False)
