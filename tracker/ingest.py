@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -17,7 +18,9 @@ from .db import utcnow
 from .errors import ExtractionError, TrackerError
 from .extract import Extracted, extract, read_source
 from .parse import ParsedRecommendation, missing_numbers, parse_recommendations
-from .segment import Analyzer, Passage, get_analyzer
+
+if TYPE_CHECKING:
+    from .segment import Analyzer, Passage
 
 KINDS = ("review", "stakeholder_response", "government_response", "evidence", "other")
 SUPPORTED_SUFFIXES = (".html", ".htm", ".pdf", ".txt", ".md", ".markdown")
@@ -220,7 +223,10 @@ def ingest(
         extracted = extract(loaded.data, source, loaded.content_type)
         fields = document_meta(extracted, meta)
         text = extracted.render()
-        analyzer = analyzer or get_analyzer()
+        if analyzer is None:
+            from .segment import get_analyzer  # spaCy loads only when something is ingested
+
+            analyzer = get_analyzer()
         passages = analyzer.segment(extracted, text)
         parsed = parse_recommendations(extracted, analyzer) if fields["kind"] == "review" else []
         if fields["kind"] != "review" and fields["review"] and not db["reviews"].count_where("slug = ?", [fields["review"]]):

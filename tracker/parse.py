@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .extract import Block, Extracted
 from .extract.text import BULLET as BULLET_MARKER
-from .segment import Analyzer
+
+if TYPE_CHECKING:
+    from .segment import Analyzer
 
 LABEL = re.compile(
     r"^\s*(?:recommendation|rec\.)\s+(?P<number>\d{1,3})\s*(?:(?P<sep>[:.\-–—)])\s*(?P<rest>.*))?$",
