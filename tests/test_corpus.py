@@ -43,7 +43,7 @@ def test_digest_front_matter_and_citations(path):
     cited = {slug.strip() for found in re.findall(r"\(register:\s*([a-z0-9, -]+)\)", body) for slug in found.split(",")}
     assert cited <= SLUGS
     assert set(meta.get("recommendations") or []) <= SLUGS
-    assert set((meta.get("signals") or {})) <= SLUGS
+    assert set(meta.get("signals") or {}) <= SLUGS
 
 
 def shingles(text: str, n: int = 10) -> set[str]:
@@ -55,7 +55,7 @@ def shingles(text: str, n: int = 10) -> set[str]:
 def test_no_ten_word_run_is_copied_from_the_seeds():
     seed_runs = set().union(*(shingles(p.read_text(encoding="utf-8", errors="replace")) for p in SEEDS.glob("*.txt")))
     def prose(path: Path) -> str:  # titles and URLs cite the source; they are not our prose
-        return re.sub(r"^title:.*$|https?://\S+", "", path.read_text(encoding="utf-8"), flags=re.M)
+        return re.sub(r"^title:.*$|https?://\S+", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
 
     copied = {p.name: len(shingles(prose(p)) & seed_runs) for p in [*DIGESTS, CORPUS / "review.yaml"]}
     assert {name: n for name, n in copied.items() if n} == {}
