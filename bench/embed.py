@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
         bare_times: list[float] = []
         tracker_times: list[float] = []
+        cpu_times: dict[str, float] = {"bare": 0.0, "tracker": 0.0}
         state: dict = {"bare": None, "db": None}
 
         def run_bare(round_number: int) -> None:
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             state["bare"] = model.encode(texts, batch_size=args.batch_size, normalize_embeddings=True)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             bare_times.append(seconds)
+            cpu_times["bare"] += cpu
             print(f"round {round_number} (a) bare model:   {len(texts)} texts in {seconds:6.2f}s = {len(texts) / seconds:6.1f} texts/s "
                   f"(cpu {cpu:.1f}s); ru_maxrss {maxrss_mib():.0f} MiB", flush=True)  # fmt: skip
 
@@ -170,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             report = embed_texts(db, texts_by_hash, embedder, batch_size=args.batch_size)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             tracker_times.append(seconds)
+            cpu_times["tracker"] += cpu
             print(f"round {round_number} (b) embed_texts:  {report.encoded} encoded in {seconds:6.2f}s = {report.encoded / seconds:6.1f} texts/s "
                   f"(cpu {cpu:.1f}s, report.seconds {report.seconds:.2f}); ru_maxrss {maxrss_mib():.0f} MiB", flush=True)  # fmt: skip
 
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  bare model               {bare_rate:7.1f} texts/s   (best round {best_bare:.1f})")
         print(f"  tracker embed_texts      {tracker_rate:7.1f} texts/s   (best round {best_tracker:.1f})")
         print(f"  ratio tracker/bare       {tracker_rate / bare_rate:7.3f}   (best rounds {best_tracker / best_bare:.3f}; target >= 0.9)")
+        print(f"  ratio by CPU seconds     {cpu_times['bare'] / cpu_times['tracker']:7.3f}   (bare cpu / tracker cpu: less sensitive to other load)")
         print(f"  re-run encoded           {again.encoded:7d}   (must be 0)")
         print(f"  tracker overhead (stub)  {overhead:7.3f} s  for {stubbed.encoded} texts")
         print(f"  load average at end      {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -9,6 +9,7 @@ extensions and with numpy otherwise; both give the same answers.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -130,7 +131,10 @@ def vectors_for(db: sqlite_utils.Database, hashes: Sequence[str], model: str = M
     """A (len(hashes), DIMENSIONS) matrix in the given order; rows of zeros where no vector is stored."""
     found = {
         row[0]: from_blob(row[1])
-        for row in db.execute("select sha256, vector from embeddings where model = ?", [model])
+        for row in db.execute(
+            "select sha256, vector from embeddings where model = ? and sha256 in (select value from json_each(?))",
+            [model, json.dumps(list(hashes))],
+        )
     }
     matrix = np.zeros((len(hashes), DIMENSIONS), dtype=np.float32)
     for index, sha in enumerate(hashes):

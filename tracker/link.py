@@ -32,6 +32,7 @@ SEMANTIC_MIN_COSINE = 0.35  # and the plain cosine must reach this
 SEMANTIC_MARGIN = 0.05  # further candidates must score within this of the best to be linked too
 SEMANTIC_TOP_K = 3
 LEXICAL_WEIGHT = 0.6  # weight of the shared key-term share in the score
+CANDIDATES = 10  # nearest recommendations by cosine that are scored in full
 MIN_PASSAGE_WORDS = 8
 TASK_BY_KIND = {
     "stakeholder_response": "stance",
@@ -139,15 +140,20 @@ def stems(text: str) -> frozenset[str]:
 
 
 def semantic_candidates(
-    index: VectorIndex, vector: np.ndarray, passage_text: str, priors: dict[int, float], terms: dict[int, frozenset], settings: Settings
+    index: VectorIndex,
+    vector: np.ndarray,
+    passage_text: str,
+    passage_prior: float,
+    priors: dict[int, float],
+    terms: dict[int, frozenset],
+    settings: Settings,
 ) -> list[tuple[int, float]]:
     """Recommendations whose score clears the threshold. The score is the cosine centred on the two
     sides' average similarity (so generic passages and generic recommendations do not link to
     everything) plus a bonus for the share of the recommendation's key terms the passage uses."""
-    hits = index.search(vector, len(priors) or settings.top_k)
+    hits = index.search(vector, max(CANDIDATES, settings.top_k))
     if not hits:
         return []
-    passage_prior = float(np.mean([cos for _, cos in hits]))
     words = stems(passage_text)
     scored = sorted(
         (
@@ -244,8 +250,9 @@ def link_document(
     layout = layout_sections(passages) if task == "position" else {}
     declared_signals = json.loads(document["declared"] or "{}").get("signals") or {}
     vectors = vectors_for(db, [p["sha256"] for p in passages], settings.model)
+    passage_priors = (vectors @ index.matrix.T).mean(axis=1) if len(index.ids) else np.zeros(len(passages))
     rows: list[dict] = []
-    for passage, vector in zip(passages, vectors):
+    for passage, vector, passage_prior in zip(passages, vectors, passage_priors):
         candidates: list[tuple[int, str, float | None]] = []
         if passage["id"] in layout and layout[passage["id"]] in review_index:
             candidates.append((review_index[layout[passage["id"]]], "response_layout", None))
@@ -253,7 +260,7 @@ def link_document(
             if not any(c[0] == rec_id for c in candidates):
                 candidates.append((rec_id, "explicit", None))
         if not candidates and vector.any() and len(passage["text"].split()) >= settings.min_words:
-            candidates = [(rec_id, "semantic", score) for rec_id, score in semantic_candidates(index, vector, passage["text"], priors, terms, settings)]
+            candidates = [(rec_id, "semantic", score) for rec_id, score in semantic_candidates(index, vector, passage["text"], float(passage_prior), priors, terms, settings)]
         if not candidates:
             continue
         reading = read_passage(passage["text"], task)
@@ -261,8 +268,8 @@ def link_document(
             rec = rec_by_id.get(rec_id)
             if rec is None:
                 continue
-            if task == "signal" and rec["slug"] in declared_signals:
-                reading = declared_reading(declared_signals[rec["slug"]], reading)
+            declared = task == "signal" and rec["slug"] in declared_signals
+            row_reading = declared_reading(declared_signals[rec["slug"]], reading) if declared else reading
             rows.append(
                 {
                     "id": link_id(document["sha256"], passage["seq"], f"{rec['review']}:{rec['key']}"),
@@ -278,8 +285,8 @@ def link_document(
                     "start": passage["start"],
                     "end": passage["end"],
                     "run_id": run_id,
-                    **reading,
-                    "rule": f"{method};{reading['rule']}",
+                    **row_reading,
+                    "rule": f"{method};{row_reading['rule']}",
                 }
             )
     db["links"].insert_all(rows, replace=True)
