@@ -37,25 +37,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from vocabulary import NOUNS, VERBS  # bench/ is on sys.path when a script runs
+
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-_NOUNS = (
-    "integrated care board system partnership local authority council provider trust hospital primary community "
-    "mental health social adult children public population prevention inequality outcome target priority national "
-    "regional framework accountability oversight governance assurance regulator inspection data digital record "
-    "sharing interoperability workforce staff recruitment retention training pay pension capacity demand waiting "
-    "list elective emergency discharge bed funding budget allocation capital revenue investment efficiency "
-    "productivity procurement contract payment incentive tariff innovation research evidence evaluation pilot "
-    "programme strategy plan delivery implementation timetable guidance legislation duty power statutory minister "
-    "department treasury england commissioner patient carer family voluntary sector charity housing employment "
-    "education transport climate estate pharmacy dentistry optometry general practice neighbourhood team resident "
-    "citizen engagement consultation transparency reporting metric indicator dashboard benchmark performance "
-    "quality safety improvement culture leadership management board chair executive finance audit risk"
-)
-VOCABULARY = _NOUNS.split()
-_VERBS = ("should must will could would welcome support agree reject propose recommend review deliver reduce improve strengthen "
-         "simplify align devolve enable require publish develop measure fund invest share protect")  # fmt: skip
+VOCABULARY = NOUNS
 _GLUE = "the the the a of of to and and in for with on by across within between"
-VERBS = _VERBS.split()
 GLUE = _GLUE.split()
 
 

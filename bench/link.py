@@ -36,28 +36,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from vocabulary import NOUNS, VERBS  # bench/ is on sys.path when a script runs
 
 from tracker.db import open_db, utcnow
 from tracker.embed import DIMENSIONS, MODEL_NAME, VectorIndex, sqlite_vec_connection, text_hash, to_blob
 from tracker.link import Settings, link_documents
 
 REVIEW = "bench-review"
-_WORDS = (
-    "integrated care board system partnership local authority council provider trust hospital primary community "
-    "mental health social adult children public population prevention inequality outcome target priority national "
-    "regional framework accountability oversight governance assurance regulator inspection data digital record "
-    "sharing interoperability workforce staff recruitment retention training pay pension capacity demand waiting "
-    "list elective emergency discharge bed funding budget allocation capital revenue investment efficiency "
-    "productivity procurement contract payment incentive tariff innovation research evidence evaluation pilot "
-    "programme strategy plan delivery implementation timetable guidance legislation duty power statutory minister "
-    "department treasury england commissioner patient carer family voluntary sector charity housing employment "
-    "education transport climate estate pharmacy dentistry optometry general practice neighbourhood team resident "
-    "citizen engagement consultation transparency reporting metric indicator dashboard benchmark performance "
-    "quality safety improvement culture leadership management board chair executive finance audit risk "
-    "should must will could welcome support agree reject concern propose recommend review deliver reduce improve "
-    "strengthen simplify align devolve enable require publish develop measure fund invest share protect"
-)
-VOCABULARY = _WORDS.split()
+VOCABULARY = NOUNS + VERBS
 
 
 def words(rng: np.random.Generator, low: int, high: int) -> str:

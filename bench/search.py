@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlite_utils.db import sqlite3  # pysqlite3 when installed, as Datasette uses
+from vocabulary import NOUNS, VERBS  # bench/ is on sys.path when a script runs
 
 from datasette_plugins.tracker_plugin import DEPTH, Filters, load_matrix, search
 from tracker.db import open_db, utcnow
@@ -39,22 +40,7 @@ from tracker.embed import DIMENSIONS, MODEL_NAME, sqlite_vec_connection, text_ha
 from tracker.publish import publish
 
 REVIEW = "bench-review"
-_WORDS = (
-    "integrated care board system partnership local authority council provider trust hospital primary community "
-    "mental health social adult children public population prevention inequality outcome target priority national "
-    "regional framework accountability oversight governance assurance regulator inspection data digital record "
-    "sharing interoperability workforce staff recruitment retention training pay pension capacity demand waiting "
-    "list elective emergency discharge bed funding budget allocation capital revenue investment efficiency "
-    "productivity procurement contract payment incentive tariff innovation research evidence evaluation pilot "
-    "programme strategy plan delivery implementation timetable guidance legislation duty power statutory minister "
-    "department treasury england commissioner patient carer family voluntary sector charity housing employment "
-    "education transport climate estate pharmacy dentistry optometry general practice neighbourhood team resident "
-    "citizen engagement consultation transparency reporting metric indicator dashboard benchmark performance "
-    "quality safety improvement culture leadership management chair executive finance audit risk "
-    "should must will could welcome support agree reject concern propose recommend review deliver reduce improve "
-    "strengthen simplify align devolve enable require publish develop measure fund invest share protect"
-)
-VOCABULARY = np.array(_WORDS.split())
+VOCABULARY = np.array(NOUNS + VERBS)
 KINDS = ["stakeholder_response", "government_response", "evidence", "other"]
 PUBLISHERS = ["NHS England", "DHSC", "LGA", "NHS Confederation", "King's Fund", "Health Foundation", "NAO", "CQC"]
 
