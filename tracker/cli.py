@@ -458,17 +458,13 @@ def run_build(corpus_dir: Path, db: Path) -> None:
     click.echo(f"link: {report.links} links in {report.documents} documents", err=True)
     counts = status_counts(refresh_statuses(database))
     click.echo("status: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), err=True)
-    publish_if_available(database, db)
+    publish_database(database, db)
     click.echo(f"built {db} in {time.perf_counter() - started:.1f}s", err=True)
     if failed:
         sys.exit(1)
 
 
-def publish_if_available(database, db: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("tracker.publish") is None:
-        return
+def publish_database(database, db: Path) -> None:
     from . import publish
 
     publish.publish(database)
