@@ -72,7 +72,8 @@ def classify(text: str, task: str) -> Verdict | None:
             shown = f"not {found.group(0)}" if final != label else found.group(0)
             scores[final] = scores.get(final, 0.0) + weight
             cues.setdefault(final, []).append(shown.lower())
-    scores.pop("neutral", None)
+    if "neutral" not in spec["labels"]:
+        scores.pop("neutral", None)  # a negated cue that cancels out
     if not scores:
         return None
     order = spec["priority"]
