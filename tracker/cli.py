@@ -224,8 +224,10 @@ def run_embed(database, quiet: bool = False):
         if not quiet:
             click.echo(f"embed: all {len(texts)} texts already embedded; nothing to encode", err=True)
         return None
+    from tqdm import tqdm
+
     embedder = get_embedder()
-    with click.progressbar(length=missing, label="Embedding", file=sys.stderr, show_pos=True) as bar:
+    with tqdm(total=missing, desc="Embedding", unit=" texts", file=sys.stderr, disable=quiet or None) as bar:
         report = embed_texts(database, texts, embedder, progress=bar.update)
     click.echo(
         f"embed: {report.encoded} encoded, {report.cached} cached, {report.seconds:.1f}s "
@@ -250,11 +252,11 @@ def embed(db: Path, as_json: bool) -> None:
 
 
 def run_link(database, rebuild: bool, settings=None, document_ids=None):
-    from .link import link_documents
+    from .link import documents_to_link, link_documents
 
     run_embed(database, quiet=True)
-    count = database.execute("select count(*) from documents where kind != 'review'").fetchone()[0]
-    with click.progressbar(length=count, label="Linking", file=sys.stderr, show_pos=True) as bar:
+    document_ids = documents_to_link(database, rebuild) if document_ids is None else document_ids
+    with click.progressbar(length=len(document_ids), label="Linking", file=sys.stderr, show_pos=True) as bar:
         return link_documents(database, settings, rebuild=rebuild, document_ids=document_ids, progress=bar.update)
 
 

@@ -274,10 +274,18 @@ def _m003_status(db: sqlite_utils.Database) -> None:
     db["status_history"].create_index(["recommendation_id"], if_not_exists=True)
 
 
+def _m004_linked_run(db: sqlite_utils.Database) -> None:
+    """Remember which link run last read each document, so documents with no links are not re-read."""
+    if "linked_run" not in db["documents"].columns_dict:
+        db["documents"].add_column("linked_run", int)
+    db.execute("update documents set linked_run = (select max(run_id) from links where links.document_id = documents.id)")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_core", _m001_core),
     ("002_embeddings_links", _m002_embeddings_links),
     ("003_status", _m003_status),
+    ("004_linked_run", _m004_linked_run),
 ]
 
 

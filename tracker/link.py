@@ -187,6 +187,12 @@ def recommendation_vectors(db: sqlite_utils.Database, model: str) -> tuple[list[
     return recs, matrix
 
 
+def documents_to_link(db: sqlite_utils.Database, rebuild: bool = False) -> list[int]:
+    """Every non-review document when rebuilding; otherwise those no link run has read yet."""
+    where = "kind != 'review'" + ("" if rebuild else " and linked_run is null")
+    return [row[0] for row in db.execute(f"select id from documents where {where} order by id")]
+
+
 def link_documents(
     db: sqlite_utils.Database,
     settings: Settings | None = None,
@@ -209,8 +215,7 @@ def link_documents(
             {"command": "link", "version": __version__, "settings": json.dumps(settings.as_dict()), "started_at": utcnow()}
         ).last_pk
     if document_ids is None:
-        where = "kind != 'review'" + ("" if rebuild else " and id not in (select distinct document_id from links)")
-        document_ids = [row[0] for row in db.execute(f"select id from documents where {where} order by id")]
+        document_ids = documents_to_link(db, rebuild)
     report = LinkReport(run_id, 0, 0, backend=index.backend)
     for document_id in document_ids:
         with db.atomic():
@@ -241,6 +246,7 @@ def link_document(
     task = TASK_BY_KIND.get(document["kind"])
     db.execute("delete from links where document_id = ?", [document_id])
     if task is None:
+        db["documents"].update(document_id, {"linked_run": run_id})
         return []
     review_index = recommendation_index(db, document["review"])
     passages = list(db.query("select * from passages where document_id = ? order by seq", [document_id]))
@@ -290,4 +296,5 @@ def link_document(
                 }
             )
     db["links"].insert_all(rows, replace=True)
+    db["documents"].update(document_id, {"linked_run": run_id})
     return rows
