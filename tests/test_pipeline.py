@@ -274,3 +274,10 @@ def test_numpy_backend_links_like_sqlite_vec(db_copy):
     with_vec = sorted((r["id"], r["label"], r["score"]) for r in db["links"].rows)
     assert invoke("link", db_copy, "--rebuild", "--backend", "numpy").exit_code == 0
     assert sorted((r["id"], r["label"], r["score"]) for r in open_db(db_copy)["links"].rows) == with_vec
+
+
+def test_second_build_is_incremental(db_copy):
+    result = invoke("build", CORPUS, db_copy)
+    assert result.exit_code == 0, result.output
+    assert "ingest: 0 new or updated, 70 unchanged, 0 failed" in result.output
+    assert "link: 0 links in 0 documents" in result.output
