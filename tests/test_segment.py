@@ -239,3 +239,24 @@ def test_year_after_reference_is_not_a_reference(analyzer):
 )  # fmt: skip
 def test_expand_numbers(listing, expected):
     assert expand_numbers(listing) == expected
+
+
+def test_an_installed_pipeline_by_name_or_path(tmp_path):
+    import spacy
+
+    from tracker.errors import TrackerError
+    from tracker.segment import Analyzer, build_pipeline
+
+    saved = spacy.blank("en")
+    saved.add_pipe("sentencizer")
+    saved.to_disk(tmp_path / "pipeline")
+    nlp = build_pipeline(str(tmp_path / "pipeline"))
+    assert nlp.pipe_names == ["line_breaks", "sentencizer", "tracker_entities"]
+    build_pipeline().to_disk(tmp_path / "tracker-pipeline")
+    assert build_pipeline(str(tmp_path / "tracker-pipeline")).pipe_names == ["line_breaks", "sentencizer", "tracker_entities"]
+    analyzer = Analyzer(str(tmp_path / "pipeline"))
+    doc = analyzer.nlp("NHS England should act. See para. 4 of the plan.")
+    assert [e.ent_id_ for e in doc.ents] == ["NHS England"]
+    assert len(list(doc.sents)) == 2
+    with pytest.raises(TrackerError, match="not installed"):
+        build_pipeline("no_such_pipeline_xyz")

@@ -51,12 +51,20 @@ def echo_table(rows: list[dict], columns: list[str]) -> None:
 
 @click.group()
 @click.version_option(__version__, prog_name="tracker")
-def cli() -> None:
+@click.option(
+    "--spacy-model",
+    envvar="TRACKER_SPACY_MODEL",
+    metavar="NAME",
+    help="An installed trained spaCy pipeline to segment with (default: blank English with rules). Env: TRACKER_SPACY_MODEL.",
+)
+@click.pass_context
+def cli(ctx: click.Context, spacy_model: str | None) -> None:
     """Follow what happens to the recommendations of an official review.
 
     Ingest the review, stakeholder responses, the government's response and implementation evidence;
     link passages to recommendations; derive a progress status with its evidence; publish to Datasette.
     """
+    ctx.obj = {"spacy_model": spacy_model}
 
 
 @cli.command()
@@ -73,7 +81,7 @@ def ingest_sources(database, sources: list[str], meta: dict, replace: bool, expe
     from .segment import get_analyzer
 
     try:
-        analyzer = get_analyzer(os.environ.get("TRACKER_SPACY_MODEL") or None)
+        analyzer = get_analyzer((click.get_current_context().find_root().obj or {}).get("spacy_model"))
     except TrackerError as error:
         fail(str(error))
     results: list[IngestResult] = []

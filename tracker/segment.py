@@ -91,7 +91,9 @@ def build_pipeline(model: str | None = None) -> Language:
             raise TrackerError(f"spaCy pipeline {model!r} is not installed") from error
     else:
         nlp = spacy.blank("en")
-    first = next((name for name in ("senter", "parser") if name in nlp.pipe_names), None)
+    if "tracker_entities" in nlp.pipe_names:  # a pipeline saved from this function: ready as it is
+        return nlp
+    first = next((name for name in ("sentencizer", "senter", "parser") if name in nlp.pipe_names), None)
     nlp.add_pipe("line_breaks", before=first) if first else nlp.add_pipe("line_breaks")
     if not first:
         nlp.add_pipe("sentencizer")
