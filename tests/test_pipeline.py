@@ -281,3 +281,9 @@ def test_second_build_is_incremental(db_copy):
     assert result.exit_code == 0, result.output
     assert "ingest: 0 new or updated, 70 unchanged, 0 failed" in result.output
     assert "link: 0 links in 0 documents" in result.output
+
+
+def test_no_passage_is_a_stray_fragment(built):
+    db = open_db(built)
+    stray = [row[0] for row in db.execute("select text from passages where text like 'register:%' or length(text) < 3")]
+    assert stray == []

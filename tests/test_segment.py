@@ -260,3 +260,9 @@ def test_an_installed_pipeline_by_name_or_path(tmp_path):
     assert len(list(doc.sents)) == 2
     with pytest.raises(TrackerError, match="not installed"):
         build_pipeline("no_such_pipeline_xyz")
+
+
+def test_trailing_parenthetical_stays_with_its_sentence(analyzer):
+    sentences = [s.text for s in analyzer.nlp("One. Two. Three it said. (register: harps) Next one here.").sents]
+    assert sentences == ["One.", "Two.", "Three it said. (register: harps)", "Next one here."]
+    assert [s.text for s in analyzer.nlp("A point (with a bracket) here. Another.").sents] == ["A point (with a bracket) here.", "Another."]

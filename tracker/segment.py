@@ -38,9 +38,21 @@ MAX_REFERENCE_NUMBER = 300
 
 @Language.component("line_breaks")
 def line_breaks(doc: Doc) -> Doc:
-    """Start a sentence after a line break or a bullet; never after 'para.', 'No.', 'e.g.' and kin."""
+    """Start a sentence after a line break or a bullet; never after 'para.', 'No.', 'e.g.' and kin;
+    keep a bracket that closes a sentence, '... confirmed. (Paragraph 45)', with that sentence."""
+    closing: int | None = None  # index of the bracket that ends a trailing parenthetical
     for token in doc[1:]:
         previous = doc[token.i - 1]
+        ends_sentence = previous.text.endswith((".", "!", "?")) and previous.lower_.rstrip(".") not in ABBREVIATIONS
+        if closing is None and token.text in ("(", "[") and ends_sentence:
+            closing = next((t.i for t in doc[token.i + 1 :] if t.text in (")", "]") or "\n" in t.text_with_ws), None)
+        if closing is not None:
+            token.is_sent_start = False
+            if token.i >= closing:
+                closing = None
+                if token.i + 1 < len(doc) and doc[token.i + 1].is_title:
+                    doc[token.i + 1].is_sent_start = True
+            continue
         if "\n" in previous.text_with_ws and not token.is_space:
             token.is_sent_start = True
         elif previous.text == "." and previous.i > 0 and not doc[previous.i - 1].whitespace_:
