@@ -74,13 +74,21 @@ def link_id(document_sha: str, seq: int, recommendation_key: str) -> str:
 
 
 def refresh_mentions(db: sqlite_utils.Database) -> None:
-    """Resolve every inline reference against the recommendations known now."""
-    for review in [row[0] for row in db.execute("select distinct review from documents")]:
-        index = recommendation_index(db, review)
-        for mention in db.query(
-            "select m.id, m.ref from mentions m join documents d on d.id = m.document_id where d.review is ?", [review]
-        ):
-            db.execute("update mentions set recommendation_id = ? where id = ?", [index.get(mention["ref"]), mention["id"]])
+    """Resolve every inline reference against the recommendations known now (as `recommendation_index`
+    does: a register slug first, then a number, then a parsed key), in one statement."""
+    with db.atomic():
+        db.execute(
+            """update mentions set recommendation_id = coalesce(
+                (select r.id from recommendations r join documents d on d.id = mentions.document_id
+                 where r.parent_id is null and (d.review is null or r.review = d.review) and r.slug = mentions.ref
+                 order by r.id limit 1),
+                (select r.id from recommendations r join documents d on d.id = mentions.document_id
+                 where r.parent_id is null and (d.review is null or r.review = d.review)
+                   and cast(r.number as text) = mentions.ref order by r.id limit 1),
+                (select r.id from recommendations r join documents d on d.id = mentions.document_id
+                 where r.parent_id is null and (d.review is null or r.review = d.review) and r.key = mentions.ref
+                 order by r.id limit 1))"""
+        )
 
 
 def layout_sections(passages: list[dict]) -> dict[int, str]:
