@@ -182,23 +182,26 @@ def slipped_deadline(items: list[Evidence]) -> str | None:
     return None
 
 
-def status_overrides(db: sqlite_utils.Database, as_of: str | None) -> dict[int, dict]:
+def all_status_overrides(db: sqlite_utils.Database) -> list[dict]:
+    """Every human-set status, oldest first, with the recommendation it names."""
+    return list(
+        db.query(
+            """select o.*, r.id as recommendation_id from overrides o join recommendations r
+            on r.review = o.review and (r.key = o.recommendation_key or r.slug = o.recommendation_key or r.label = o.recommendation_key)
+            where o.action = 'status' order by o.id"""
+        )
+    )
+
+
+def status_overrides(overrides: list[dict], as_of: str | None) -> dict[int, dict]:
     """The latest human-set status per recommendation, effective on or before `as_of`."""
-    found: dict[int, dict] = {}
-    for row in db.query(
-        """select o.*, r.id as recommendation_id from overrides o join recommendations r
-        on r.review = o.review and (r.key = o.recommendation_key or r.slug = o.recommendation_key or r.label = o.recommendation_key)
-        where o.action = 'status' and (:as_of is null or o.effective <= :as_of) order by o.id""",
-        {"as_of": as_of},
-    ):
-        found[row["recommendation_id"]] = row
-    return found
+    return {row["recommendation_id"]: row for row in overrides if as_of is None or row["effective"] <= as_of}
 
 
 def derive_statuses(db: sqlite_utils.Database, as_of: str | None = None) -> list[Status]:
     """Status of every top-level recommendation on `as_of` (default: today, all evidence)."""
     evidence = load_evidence(db, as_of)
-    overrides = status_overrides(db, as_of)
+    overrides = status_overrides(all_status_overrides(db), as_of)
     ids = [row[0] for row in db.execute("select id from recommendations where parent_id is null order by id")]
     return [decide(rec_id, evidence.get(rec_id, []), overrides.get(rec_id)) for rec_id in ids]
 
@@ -206,14 +209,15 @@ def derive_statuses(db: sqlite_utils.Database, as_of: str | None = None) -> list
 def replay_history(db: sqlite_utils.Database) -> list[dict]:
     """Transitions per recommendation, by replaying evidence and overrides in date order."""
     evidence = load_evidence(db)
-    overrides = list(db.query("select effective from overrides where action = 'status'"))
+    overrides = all_status_overrides(db)
     rows: list[dict] = []
     for rec_id in [row[0] for row in db.execute("select id from recommendations where parent_id is null order by id")]:
         items = evidence.get(rec_id, [])
-        dates = sorted({e.date for e in items if e.date} | {o["effective"] for o in overrides if o["effective"]})
+        own = [o for o in overrides if o["recommendation_id"] == rec_id]
+        dates = sorted({e.date for e in items if e.date} | {o["effective"] for o in own})
         previous = "awaiting_response"
         for day in dates:
-            status = decide(rec_id, [e for e in items if (e.date or "") <= day], status_overrides(db, day).get(rec_id))
+            status = decide(rec_id, [e for e in items if (e.date or "") <= day], status_overrides(own, day).get(rec_id))
             if status.status != previous:
                 deciding = status.deciding
                 rows.append(
