@@ -147,6 +147,8 @@ def test_relink_is_deterministic_and_overrides_survive_rebuild(db_copy):
     statuses = {s.recommendation_id: s for s in derive_statuses(db)}
     harps = db.execute("select id from recommendations where slug = 'harps'").fetchone()[0]
     assert statuses[harps].status == "in_progress" and statuses[harps].override_note == "pilot seen"
+    history = [(h["date"], h["to_status"]) for h in db.query("select * from status_history where recommendation_id = ? order by date", [harps])]
+    assert ("2025-01-01", "in_progress") in history and history[0] == ("2023-06-14", "accepted_no_progress")
     cqc = db.execute("select id from recommendations where slug = 'cqc-system-assessment'").fetchone()[0]
     assert link_id not in {e.link_id for e in statuses[cqc].evidence}
 
