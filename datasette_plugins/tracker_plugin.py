@@ -37,6 +37,7 @@ from markupsafe import Markup, escape
 
 from tracker.embed import MODEL_NAME
 from tracker.publish import STATUS_ORDER
+from tracker.status import STATUSES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 RRF_K = 60
@@ -83,12 +84,7 @@ URL_COLUMNS = {"url", "source", "source_url"}
 
 
 def status_definitions() -> dict[str, str]:
-    try:
-        from tracker.status import STATUSES
-
-        return dict(STATUSES)
-    except ImportError:  # the status module is optional for the pages
-        return {}
+    return dict(STATUSES)
 
 
 # ---------------------------------------------------------------------------------------------------

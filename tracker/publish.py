@@ -18,6 +18,8 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.db import sqlite3
 
+from .status import STATUSES
+
 SQLITE_ERRORS = (sqlite3.DatabaseError, stdlib_sqlite3.DatabaseError)
 
 TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -28,18 +30,7 @@ FTS_COLUMNS: dict[str, list[str]] = {
 }
 FTS_SHADOW_SUFFIXES = ("_fts", "_fts_config", "_fts_data", "_fts_docsize", "_fts_idx", "_fts_content")
 
-# Status values in the order a reader follows them (tracker.status.STATUSES has the definitions).
-STATUS_ORDER = (
-    "awaiting_response",
-    "under_consideration",
-    "not_accepted",
-    "accepted_no_progress",
-    "planned",
-    "in_progress",
-    "implemented",
-    "stalled",
-    "reversed",
-)
+STATUS_ORDER = tuple(STATUSES)  # the order a reader follows them
 
 _OVERRIDE_DECISION = """(select o.action from overrides o where o.link_id = l.id and o.action in ('confirm', 'reject')
     order by o.id desc limit 1)"""
@@ -208,7 +199,7 @@ TABLES: dict[str, dict] = {
     "statuses": {
         "description": "The current progress status of every recommendation, with the evidence that decided it.",
         "columns": {
-            "status": "awaiting_response, under_consideration, not_accepted, accepted_no_progress, planned, in_progress, implemented, stalled or reversed",
+            "status": ", ".join(STATUSES),
             "since": "Date of the evidence that set the status",
             "reason": "One sentence explaining the status",
             "confidence": "0-1: link method times source reliability (1 when a person decided)",
