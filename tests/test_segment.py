@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tracker.extract import extract
-from tracker.segment import MAX_PASSAGE_SENTENCES, expand_numbers
+from tracker.references import expand_numbers
+from tracker.segment import MAX_PASSAGE_SENTENCES
 
 DOCUMENT = """---
 title: Notes on ferries

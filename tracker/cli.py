@@ -13,7 +13,7 @@ import click
 from . import __version__
 from .db import open_db, schema_version
 from .errors import TrackerError
-from .ingest import KINDS, IngestResult, expand_sources, ingest
+from .ingest import KINDS, IngestResult
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -76,21 +76,23 @@ def init(db: Path) -> None:
     click.echo(f"{db}: ready ({tables} tables, schema {schema_version(database)}, WAL mode)")
 
 
-def ingest_sources(database, sources: list[str], meta: dict, replace: bool, expect: int | None) -> list[IngestResult]:
-    """Ingest sources one transaction each, with a progress bar on stderr for batches."""
+@contextlib.contextmanager
+def progress_bar(stage: str, total: int):
+    """Progress on stderr for the library's long stages (quiet when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=stage, unit=" texts" if stage == "Embedding" else "", file=sys.stderr, disable=None if total > 1 else True) as bar:
+        yield bar.update
+
+
+def current_analyzer():
+    """The spaCy analyzer for this process, honouring --spacy-model."""
     from .segment import get_analyzer
 
     try:
-        analyzer = get_analyzer((click.get_current_context().find_root().obj or {}).get("spacy_model"))
+        return get_analyzer((click.get_current_context().find_root().obj or {}).get("spacy_model"))
     except TrackerError as error:
         fail(str(error))
-    results: list[IngestResult] = []
-    with click.progressbar(
-        sources, label="Ingesting", file=sys.stderr, show_pos=True, item_show_func=lambda s: s and Path(s).name[:40]
-    ) if len(sources) > 1 else contextlib.nullcontext(sources) as bar:
-        for source in bar:
-            results.append(ingest(database, source, meta, replace=replace, expect=expect, analyzer=analyzer))
-    return results
 
 
 def report(results: list[IngestResult], as_json: bool) -> None:
@@ -133,29 +135,17 @@ def ingest_command(db: Path, sources: tuple[str, ...], replace: bool, expect: in
     When DB has been linked before, new documents are linked at once and a digest of what they
     change (links, positions, signals, statuses before -> after) is printed.
     """
+    from .build import ingest_and_link
+
     database = connect(db, create=True)
-    linked = database.execute("select 1 from runs where command = 'link' limit 1").fetchone() is not None
-    before = {}
-    if linked:
-        from .status import derive_statuses
-
-        before = {s.recommendation_id: s.status for s in derive_statuses(database)}
-    results = ingest_sources(database, expand_sources(sources), meta, replace, expect)
-    changed = [r.document_id for r in results if r.status in ("ingested", "updated")]
-    digest = None
-    if linked and changed and not no_link:
-        from .status import refresh_statuses, what_changed
-
-        run_link(database, rebuild=False, document_ids=[d for d in changed if database["documents"].get(d)["kind"] != "review"])
-        refresh_statuses(database)
-        digest = what_changed(database, before, changed)
+    result = ingest_and_link(database, sources, meta, replace, expect, current_analyzer(), link_new=not no_link, progress=progress_bar)
     if as_json:
-        echo_json({"results": [r.as_dict() for r in results], "changes": digest})
+        echo_json({"results": [r.as_dict() for r in result.results], "changes": result.changes})
     else:
-        report(results, False)
-        if digest:
-            print_digest(digest)
-    if any(r.status == "failed" for r in results):
+        report(result.results, False)
+        if result.changes:
+            print_digest(result.changes)
+    if result.failed:
         sys.exit(1)
 
 
@@ -179,16 +169,9 @@ def print_digest(digest: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def documents(db: Path, kind: str | None, as_json: bool) -> None:
     """List the documents in DB."""
-    database = connect(db)
-    where, params = ("where kind = ?", [kind]) if kind else ("", [])
-    rows = list(
-        database.query(
-            f"""select d.id, d.kind, d.published, d.publisher, d.title, d.url, d.source_path,
-            (select count(*) from passages p where p.document_id = d.id) as passages
-            from documents d {where} order by d.published, d.id""",
-            params,
-        )
-    )
+    from .ingest import list_documents
+
+    rows = list_documents(connect(db), kind)
     if as_json:
         echo_json(rows)
     else:
@@ -202,47 +185,15 @@ def documents(db: Path, kind: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def recommendations(db: Path, review: str | None, parts: bool, as_json: bool) -> None:
     """List the recommendations in DB, numbered or from the register."""
-    database = connect(db)
-    clauses = ([] if parts else ["parent_id is null"]) + (["review = :review"] if review else [])
-    where = ("where " + " and ".join(clauses)) if clauses else ""
-    rows = list(
-        database.query(
-            f"""select id, review, key, number, number_verified, label, slug, chapter, addressees, origin, text
-            from recommendations {where} order by review, number is null, number, id""",
-            {"review": review},
-        )
-    )
-    for row in rows:
-        row["addressees"] = json.loads(row["addressees"] or "[]")
+    from .recommendations import list_recommendations
+
+    rows = list_recommendations(connect(db), review, parts)
     if as_json:
         echo_json(rows)
     else:
         for row in rows:
             row["addressees"] = ", ".join(row["addressees"])
         echo_table(rows, ["label", "number_verified", "chapter", "addressees", "text"])
-
-
-def run_embed(database, quiet: bool = False):
-    """Embed every passage and recommendation not cached yet, with a progress bar and the rate."""
-    from .embed import count_missing, embed_texts, get_embedder, texts_to_embed
-
-    texts = texts_to_embed(database)
-    missing = count_missing(database, texts)
-    if missing == 0:
-        if not quiet:
-            click.echo(f"embed: all {len(texts)} texts already embedded; nothing to encode", err=True)
-        return None
-    from tqdm import tqdm
-
-    embedder = get_embedder()
-    with tqdm(total=missing, desc="Embedding", unit=" texts", file=sys.stderr, disable=quiet or None) as bar:
-        report = embed_texts(database, texts, embedder, progress=bar.update)
-    click.echo(
-        f"embed: {report.encoded} encoded, {report.cached} cached, {report.seconds:.1f}s "
-        f"({report.rate:.0f} texts/s, model {report.model})",
-        err=True,
-    )
-    return report
 
 
 @cli.command()
@@ -253,19 +204,15 @@ def embed(db: Path, as_json: bool) -> None:
 
     Vectors are cached by (model, sha256 of the text): unchanged text is never encoded again.
     """
-    database = connect(db)
-    report = run_embed(database, quiet=as_json)
+    from .build import embed_all
+
+    report = embed_all(connect(db), progress_bar)
     if as_json:
         echo_json(report.__dict__ if report else {"encoded": 0})
-
-
-def run_link(database, rebuild: bool, settings=None, document_ids=None):
-    from .link import documents_to_link, link_documents
-
-    run_embed(database, quiet=True)
-    document_ids = documents_to_link(database, rebuild) if document_ids is None else document_ids
-    with click.progressbar(length=len(document_ids), label="Linking", file=sys.stderr, show_pos=True) as bar:
-        return link_documents(database, settings, rebuild=rebuild, document_ids=document_ids, progress=bar.update)
+    elif report is None:
+        click.echo("embed: every text is already embedded; nothing to encode", err=True)
+    else:
+        click.echo(f"embed: {report.encoded} encoded, {report.cached} cached, {report.seconds:.1f}s ({report.rate:.0f} texts/s, model {report.model})", err=True)
 
 
 @cli.command()
@@ -281,13 +228,13 @@ def link(db: Path, rebuild: bool, threshold: float | None, backend: str, as_json
     position (government) or signal (evidence) with the cues that decided it. Human confirmations
     and rejections (`tracker confirm/reject`) survive --rebuild.
     """
+    from .build import link as run_link
     from .link import Settings
 
-    database = connect(db)
     settings = Settings(backend=backend)
     if threshold is not None:
         settings.threshold = threshold
-    report = run_link(database, rebuild, settings)
+    report = run_link(connect(db), rebuild, settings, progress=progress_bar)
     if as_json:
         echo_json(report.__dict__)
     else:
@@ -295,29 +242,6 @@ def link(db: Path, rebuild: bool, threshold: float | None, backend: str, as_json
             f"link run {report.run_id}: {report.documents} documents, {report.links} links "
             f"({', '.join(f'{n} {m}' for m, n in sorted(report.by_method.items()))}; vector backend {report.backend})"
         )
-
-
-def status_table(database, statuses) -> list[dict]:
-    recs = {row["id"]: row for row in database.query("select id, label, number, number_verified, title, chapter, text from recommendations")}
-    rows = []
-    for status in statuses:
-        rec = recs[status.recommendation_id]
-        rows.append(
-            {
-                "label": rec["label"],
-                "number_verified": bool(rec["number_verified"]),
-                "title": rec["title"] or rec["text"][:60],
-                "chapter": rec["chapter"],
-                "status": status.status,
-                "since": status.since,
-                "confidence": status.confidence,
-                "disagreement": status.disagreement,
-                "reason": status.reason,
-                "quote": status.deciding.quote if status.deciding else None,
-                "source": status.deciding.url if status.deciding else None,
-            }
-        )
-    return rows
 
 
 @cli.command()
@@ -330,6 +254,7 @@ def status(db: Path, as_of: str | None, as_json: bool, as_csv: bool) -> None:
 
     Without --as-of the statuses and their history are also stored (tables statuses, status_history).
     """
+    from .export import status_rows
     from .ingest import normalise_date
     from .status import derive_statuses, refresh_statuses, status_counts
 
@@ -339,7 +264,7 @@ def status(db: Path, as_of: str | None, as_json: bool, as_csv: bool) -> None:
     except TrackerError as error:
         fail(str(error))
     statuses = derive_statuses(database, as_of) if as_of else refresh_statuses(database)
-    rows = status_table(database, statuses)
+    rows = status_rows(database, statuses)
     if as_json:
         echo_json({"as_of": as_of, "counts": status_counts(statuses), "recommendations": rows})
     elif as_csv:
@@ -386,13 +311,12 @@ def reject(db: Path, link_id: str, note: str) -> None:
 
 
 def record_link_override(db: Path, action: str, link_id: str, note: str) -> None:
-    from .status import add_override, refresh_statuses
+    from .status import decide_link
 
-    database = connect(db)
-    if not database.execute("select 1 from links where id = ?", [link_id]).fetchone():
-        fail(f"no link {link_id} in {db} (see the links table or `tracker status --json`)")
-    add_override(database, action, link_id=link_id, note=note)
-    refresh_statuses(database)
+    try:
+        decide_link(connect(db), action, link_id, note)
+    except TrackerError as error:
+        fail(f"{error} in {db} (see the links table or `tracker status --json`)")
     click.echo(f"{action}ed {link_id}")
 
 
@@ -412,18 +336,17 @@ def set_status(db: Path, recommendation: str, status_name: str, note: str, sourc
     database = connect(db)
     if status_name not in STATUSES:
         fail(f"unknown status {status_name!r}; choose from {', '.join(STATUSES)}")
-    row = database.execute(
-        "select review, key from recommendations where parent_id is null and (key = :r or slug = :r or label = :r or cast(number as text) = :r)"
-        + (" and review = :review" if review else ""),
-        {"r": recommendation, "review": review},
-    ).fetchall()
-    if len(row) != 1:
-        fail(f"{recommendation!r} matches {len(row)} recommendations" + ("; give --review" if row else ""))
+    from .recommendations import NotFoundError, resolve
+
+    try:
+        recommendation_row = resolve(database, recommendation, review)
+    except NotFoundError as error:
+        fail(str(error))
     try:
         effective = normalise_date(effective)
     except TrackerError as error:
         fail(str(error))
-    add_override(database, "status", review=row[0][0], recommendation_key=row[0][1], status=status_name, note=note, source=source, effective=effective)
+    add_override(database, "status", review=recommendation_row["review"], recommendation_key=recommendation_row["key"], status=status_name, note=note, source=source, effective=effective)
     refresh_statuses(database)
     click.echo(f"{recommendation}: {status_name} (override recorded)")
 
@@ -439,46 +362,30 @@ def bundled_corpus() -> Path:
 
 
 def run_build(corpus_dir: Path, db: Path) -> None:
-    """Ingest a corpus folder in manifest order, then embed, link, derive statuses and publish."""
-    import time
+    """Build DB from a corpus folder and print what each stage did."""
+    from . import publish
+    from .build import build as build_tracker
 
-    from .corpus import load_register, read_manifest
-    from .status import refresh_statuses, status_counts
-
-    started = time.perf_counter()
-    try:
-        manifest = read_manifest(corpus_dir)
-    except TrackerError as error:
-        fail(str(error))
     database = connect(db, create=True)
     try:
-        review, items = load_register(database, manifest.review)
+        report = build_tracker(database, corpus_dir, current_analyzer(), progress=progress_bar)
     except TrackerError as error:
         fail(str(error))
-    click.echo(f"register: {review}, {items} items", err=True)
-    results: list[IngestResult] = []
-    for folder, kind in manifest.folders:
-        results += ingest_sources(database, expand_sources([str(folder)]), {"kind": kind, "review": review}, False, None)
-    changed = [r.document_id for r in results if r.status in ("ingested", "updated")]
-    failed = [r for r in results if r.status == "failed"]
-    click.echo(f"ingest: {len(changed)} new or updated, {sum(r.status == 'unchanged' for r in results)} unchanged, {len(failed)} failed", err=True)
-    for r in failed:
+    results = report.ingest.results
+    click.echo(f"register: {report.review}, {report.register_items} items", err=True)
+    click.echo(
+        f"ingest: {len(report.ingest.changed_ids)} new or updated, {sum(r.status == 'unchanged' for r in results)} unchanged, {len(report.ingest.failed)} failed",
+        err=True,
+    )
+    for r in report.ingest.failed:
         click.echo(f"failed     {r.source}: {r.reason}", err=True)
-    report = run_link(database, rebuild=False)
-    click.echo(f"link: {report.links} links in {report.documents} documents", err=True)
-    counts = status_counts(refresh_statuses(database))
-    click.echo("status: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n), err=True)
-    publish_database(database, db)
-    click.echo(f"built {db} in {time.perf_counter() - started:.1f}s", err=True)
-    if failed:
-        sys.exit(1)
-
-
-def publish_database(database, db: Path) -> None:
-    from . import publish
-
-    publish.publish(database)
+    if report.link:
+        click.echo(f"link: {report.link.links} links in {report.link.documents} documents", err=True)
+    click.echo("status: " + ", ".join(f"{n} {s}" for s, n in report.status_counts.items() if n), err=True)
     click.echo(f"publish: full-text indexes, views and {publish.write_metadata(db)}", err=True)
+    click.echo(f"built {db} in {report.seconds:.1f}s", err=True)
+    if report.ingest.failed:
+        sys.exit(1)
 
 
 @cli.command()
@@ -500,11 +407,12 @@ def demo(db: Path, no_serve: bool, port: int) -> None:
     """Build the bundled Hewitt Review corpus and serve it in Datasette (or print it)."""
     run_build(bundled_corpus(), db)
     if no_serve:
+        from .export import status_rows
         from .status import derive_statuses, status_counts
 
         database = connect(db)
         statuses = derive_statuses(database)
-        print_status(status_table(database, statuses), status_counts(statuses), None)
+        print_status(status_rows(database, statuses), status_counts(statuses), None)
     else:
         from . import publish
 
@@ -527,11 +435,10 @@ def reconcile(db: Path, review: str | None, dry_run: bool, as_json: bool) -> Non
     from .reconcile import reconcile as run_reconcile
 
     database = connect(db)
-    reviews = [row[0] for row in database.execute("select slug from reviews")]
-    review = review or (reviews[0] if len(reviews) == 1 else None)
-    if review is None:
-        fail(f"give --review (one of: {', '.join(reviews) or 'none'})")
+    from .recommendations import only_review
+
     try:
+        review = review or only_review(database)
         result = run_reconcile(database, review, get_embedder(), dry_run=dry_run)
     except TrackerError as error:
         fail(str(error))

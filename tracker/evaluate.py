@@ -19,8 +19,8 @@ from pathlib import Path
 import sqlite_utils
 
 from .errors import TrackerError
-from .ingest import recommendation_index
 from .link import read_passage
+from .recommendations import resolve_id
 
 LABEL_TASKS = ("stance", "position", "signal")
 
@@ -86,8 +86,7 @@ def evaluate(db: sqlite_utils.Database, gold: list[dict]) -> dict[str, TaskScore
         if passage is None:
             scores[task].unresolved.append(f"{item['document']}: {item['quote']}")
             continue
-        index = recommendation_index(db, passage["review"])
-        rec_id = index.get(str(item["recommendation"]).lower()) if item.get("recommendation") is not None else None
+        rec_id = resolve_id(db, item.get("recommendation"), passage["review"])
         if item.get("recommendation") is not None and rec_id is None:
             scores[task].unresolved.append(f"recommendation {item['recommendation']}")
             continue

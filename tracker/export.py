@@ -8,7 +8,28 @@ import json
 
 import sqlite_utils
 
-from .status import STATUSES, derive_statuses, status_counts
+from .status import STATUSES, Status, derive_statuses, status_counts
+
+
+def status_rows(db: sqlite_utils.Database, statuses: list[Status]) -> list[dict]:
+    """One row per status for a table: the label, title and status with its reason and deciding quote."""
+    recs = {row["id"]: row for row in db.query("select id, label, number, number_verified, title, chapter, text from recommendations")}
+    return [
+        {
+            "label": recs[status.recommendation_id]["label"],
+            "number_verified": bool(recs[status.recommendation_id]["number_verified"]),
+            "title": recs[status.recommendation_id]["title"] or recs[status.recommendation_id]["text"][:60],
+            "chapter": recs[status.recommendation_id]["chapter"],
+            "status": status.status,
+            "since": status.since,
+            "confidence": status.confidence,
+            "disagreement": status.disagreement,
+            "reason": status.reason,
+            "quote": status.deciding.quote if status.deciding else None,
+            "source": status.deciding.url if status.deciding else None,
+        }
+        for status in statuses
+    ]
 
 
 def progress_rows(db: sqlite_utils.Database) -> list[dict]:

@@ -18,6 +18,7 @@ from .db import utcnow
 from .errors import ExtractionError, TrackerError
 from .extract import Extracted, extract, read_source
 from .parse import ParsedRecommendation, missing_numbers, parse_recommendations
+from .recommendations import forget, refresh_mentions
 
 if TYPE_CHECKING:
     from .segment import Analyzer, Passage
@@ -105,21 +106,23 @@ def next_id(db: sqlite_utils.Database, table: str) -> int:
 
 def delete_document(db: sqlite_utils.Database, document_id: int) -> None:
     """Remove a document and everything derived from it (inside the caller's transaction)."""
-    rec_ids = "select id from recommendations where document_id = :id"
-    statements = [
-        f"delete from links where document_id = :id or recommendation_id in ({rec_ids})",
-        f"update mentions set recommendation_id = null where recommendation_id in ({rec_ids})",  # others re-resolve at link time
-        "delete from mentions where document_id = :id",
-        f"delete from status_history where recommendation_id in ({rec_ids})",
-        f"delete from statuses where recommendation_id in ({rec_ids})",
-        f"delete from recommendations where parent_id in ({rec_ids})",
-        "delete from recommendations where document_id = :id",
-        "delete from entities where document_id = :id",
-        "delete from passages where document_id = :id",
-        "delete from documents where id = :id",
-    ]
-    for statement in statements:
-        db.execute(statement, {"id": document_id})
+    forget(db, [row[0] for row in db.execute("select id from recommendations where document_id = ? and parent_id is null", [document_id])])
+    for table in ("links", "mentions", "entities", "passages"):
+        db.execute(f"delete from {table} where document_id = ?", [document_id])
+    db.execute("delete from documents where id = ?", [document_id])
+
+
+def list_documents(db: sqlite_utils.Database, kind: str | None = None) -> list[dict]:
+    """Documents by date with their passage counts, optionally of one kind."""
+    where, params = ("where kind = ?", [kind]) if kind else ("", [])
+    return list(
+        db.query(
+            f"""select d.id, d.kind, d.published, d.publisher, d.title, d.url, d.source_path,
+            (select count(*) from passages p where p.document_id = d.id) as passages
+            from documents d {where} order by d.published, d.id""",
+            params,
+        )
+    )
 
 
 def resolve_review(db: sqlite_utils.Database, meta: dict) -> str | None:
@@ -129,20 +132,7 @@ def resolve_review(db: sqlite_utils.Database, meta: dict) -> str | None:
     return reviews[0] if len(reviews) == 1 else None
 
 
-def recommendation_index(db: sqlite_utils.Database, review: str | None) -> dict[str, int]:
-    """Map a reference (number or register slug) to a top-level recommendation id."""
-    where, params = ("review = ?", [review]) if review else ("1 = 1", [])
-    index: dict[str, int] = {}
-    for row in db.query(f"select id, number, slug, key from recommendations where parent_id is null and {where}", params):
-        if row["slug"]:
-            index[row["slug"]] = row["id"]
-        if row["number"] is not None:
-            index.setdefault(str(row["number"]), row["id"])
-        index.setdefault(row["key"], row["id"])
-    return index
-
-
-def store_passages(db, document_id: int, passages: list[Passage], index: dict[str, int]) -> None:
+def store_passages(db, document_id: int, passages: list[Passage]) -> None:
     first = next_id(db, "passages")
     db["passages"].insert_all(
         {
@@ -165,7 +155,7 @@ def store_passages(db, document_id: int, passages: list[Passage], index: dict[st
         for p in passages for e in p.entities
     )  # fmt: skip
     db["mentions"].insert_all(
-        {"passage_id": first + p.seq, "document_id": document_id, "recommendation_id": index.get(m.ref.lower()),
+        {"passage_id": first + p.seq, "document_id": document_id, "recommendation_id": None,
          "ref": m.ref.lower(), "ref_text": m.text, "start": m.start, "end": m.end, "rule": m.rule}
         for p in passages for m in p.mentions
     )  # fmt: skip
@@ -175,12 +165,7 @@ def store_recommendations(db, review: str, document_id: int, parsed: list[Parsed
     for rec in parsed:
         existing = db.execute("select id from recommendations where review = ? and key = ?", [review, rec.key]).fetchone()
         if existing:  # the same key from an older version of this review: replace it
-            family = "select id from recommendations where id = :id or parent_id = :id"
-            db.execute(f"update mentions set recommendation_id = null where recommendation_id in ({family})", {"id": existing[0]})
-            for table in ("links", "status_history", "statuses"):
-                db.execute(f"delete from {table} where recommendation_id in ({family})", {"id": existing[0]})
-            db.execute("delete from recommendations where parent_id = ?", [existing[0]])
-            db.execute("delete from recommendations where id = ?", [existing[0]])
+            forget(db, [existing[0]])
         row = {
             "review": review,
             "key": rec.key,
@@ -285,6 +270,7 @@ def ingest(
         )
         if parsed:
             store_recommendations(db, review, document_id, parsed)
-        store_passages(db, document_id, passages, recommendation_index(db, review))
+        store_passages(db, document_id, passages)
+        refresh_mentions(db, document_id)
     result.document_id = document_id
     return result

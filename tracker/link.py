@@ -24,8 +24,8 @@ from . import __version__
 from .classify import classify, target_dates
 from .db import utcnow
 from .embed import MODEL_NAME, VectorIndex, text_hash, vectors_for
-from .ingest import recommendation_index
-from .parse import LABEL
+from .recommendations import refresh_mentions, resolve_id
+from .references import LABEL
 
 SEMANTIC_THRESHOLD = 0.375  # on the centred score; calibrated on the dev gold set (README "Evaluation")
 SEMANTIC_MIN_COSINE = 0.35  # and the plain cosine must reach this
@@ -71,24 +71,6 @@ class LinkReport:
 def link_id(document_sha: str, seq: int, recommendation_key: str) -> str:
     raw = f"{document_sha}:{seq}:{recommendation_key}".encode()
     return "L" + hashlib.sha1(raw).hexdigest()[:11]
-
-
-def refresh_mentions(db: sqlite_utils.Database) -> None:
-    """Resolve every inline reference against the recommendations known now (as `recommendation_index`
-    does: a register slug first, then a number, then a parsed key), in one statement."""
-    with db.atomic():
-        db.execute(
-            """update mentions set recommendation_id = coalesce(
-                (select r.id from recommendations r join documents d on d.id = mentions.document_id
-                 where r.parent_id is null and (d.review is null or r.review = d.review) and r.slug = mentions.ref
-                 order by r.id limit 1),
-                (select r.id from recommendations r join documents d on d.id = mentions.document_id
-                 where r.parent_id is null and (d.review is null or r.review = d.review)
-                   and cast(r.number as text) = mentions.ref order by r.id limit 1),
-                (select r.id from recommendations r join documents d on d.id = mentions.document_id
-                 where r.parent_id is null and (d.review is null or r.review = d.review) and r.key = mentions.ref
-                 order by r.id limit 1))"""
-        )
 
 
 def layout_sections(passages: list[dict]) -> dict[int, str]:
@@ -256,7 +238,6 @@ def link_document(
     if task is None:
         db["documents"].update(document_id, {"linked_run": run_id})
         return []
-    review_index = recommendation_index(db, document["review"])
     passages = list(db.query("select * from passages where document_id = ? order by seq", [document_id]))
     mentions: dict[int, list[int]] = {}
     for row in db.query("select passage_id, recommendation_id from mentions where document_id = ? and recommendation_id is not null", [document_id]):
@@ -268,8 +249,9 @@ def link_document(
     rows: list[dict] = []
     for passage, vector, passage_prior in zip(passages, vectors, passage_priors):
         candidates: list[tuple[int, str, float | None]] = []
-        if passage["id"] in layout and layout[passage["id"]] in review_index:
-            candidates.append((review_index[layout[passage["id"]]], "response_layout", None))
+        answered = resolve_id(db, layout[passage["id"]], document["review"]) if passage["id"] in layout else None
+        if answered is not None:
+            candidates.append((answered, "response_layout", None))
         for rec_id in dict.fromkeys(mentions.get(passage["id"], [])):
             if not any(c[0] == rec_id for c in candidates):
                 candidates.append((rec_id, "explicit", None))

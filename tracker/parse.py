@@ -15,14 +15,11 @@ from typing import TYPE_CHECKING
 
 from .extract import Block, Extracted
 from .extract.text import BULLET as BULLET_MARKER
+from .references import LABEL
 
 if TYPE_CHECKING:
     from .segment import Analyzer
 
-LABEL = re.compile(
-    r"^\s*(?:recommendation|rec\.)\s+(?P<number>\d{1,3})\s*(?:(?P<sep>[:.\-–—)])\s*(?P<rest>.*))?$",
-    re.IGNORECASE | re.DOTALL,
-)
 PART_MARKER = re.compile(r"^\s*(?:\((?P<a>[a-z]{1,2}|[ivx]{1,5})\)|(?P<b>[a-z]|[ivx]{1,5})\))\s+", re.IGNORECASE)
 INLINE_PARTS = re.compile(r"(?:^|\s)\((?P<marker>[a-h]|[ivx]{1,4})\)\s+")
 SUMMARY_HEADING = re.compile(r"summary of (?:the )?recommendations|list of recommendations|^recommendations$", re.IGNORECASE)

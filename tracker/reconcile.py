@@ -12,6 +12,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .embed import Embedder, embed_texts, text_hash, vectors_for
 from .errors import TrackerError
+from .recommendations import forget
 
 MIN_SIMILARITY = 0.45  # below this a pair is no match at all
 CONFIDENT_SIMILARITY = 0.6  # below this a match is listed for a person to confirm
@@ -109,9 +110,7 @@ def apply(db: sqlite_utils.Database, result: Reconciliation) -> None:
             )
             for table, column in (("recommendations", "parent_id"), ("mentions", "recommendation_id"), ("links", "recommendation_id")):
                 db.execute(f"update {table} set {column} = ? where {column} = ?", [register, official["id"]])
-            db.execute("delete from statuses where recommendation_id = ?", [official["id"]])
-            db.execute("delete from status_history where recommendation_id = ?", [official["id"]])
-            db.execute("delete from recommendations where id = ?", [official["id"]])
+            forget(db, [official["id"]])
 
 
 def reconcile(db: sqlite_utils.Database, review: str, embedder: Embedder, dry_run: bool = False) -> Reconciliation:

@@ -20,6 +20,7 @@ from spacy.tokens import Doc
 
 from .errors import TrackerError
 from .extract import Extracted
+from .references import MAX_REFERENCE_NUMBER, NUMBER_LIST, REFERENCE_WORDS, REGISTER_REFERENCE, SHORT_REFERENCE, expand_numbers
 
 ABBREVIATIONS = {
     "para", "paras", "no", "nos", "e.g", "i.e", "eg", "ie", "etc", "dr", "cllr", "mr", "mrs", "ms", "prof",
@@ -27,13 +28,6 @@ ABBREVIATIONS = {
 }  # fmt: skip
 MAX_PASSAGE_SENTENCES = 3
 MAX_PASSAGE_WORDS = 90
-REFERENCE_WORDS = ["recommendation", "recommendations", "rec", "recs"]
-NUMBER_LIST = re.compile(
-    r"(?P<list>\d{1,3}(?!\d)[a-z]?(?:\s*(?:-|–|—|to)\s*\d{1,3}(?!\d))?"
-    r"(?:\s*(?:,|and|&|or|,\s*and)\s*\d{1,3}(?!\d)[a-z]?(?:\s*(?:-|–|—|to)\s*\d{1,3}(?!\d))?)*)"
-)
-REGISTER_REFERENCE = re.compile(r"\(register:\s*(?P<slugs>[a-z0-9][a-z0-9-]*(?:\s*,\s*[a-z0-9][a-z0-9-]*)*)\s*\)")
-MAX_REFERENCE_NUMBER = 300
 
 
 @Language.component("line_breaks")
@@ -132,7 +126,7 @@ class Analyzer:
                 [{"LOWER": {"IN": REFERENCE_WORDS}}, {"IS_PUNCT": True}, {"TEXT": {"REGEX": r"^\d"}}],
             ],
         )
-        self.matcher.add("SHORT_REFERENCE", [[{"TEXT": {"REGEX": r"^R\d{1,3}$"}}]])
+        self.matcher.add("SHORT_REFERENCE", [[{"TEXT": {"REGEX": SHORT_REFERENCE}}]])
 
     def references(self, doc: Doc, offset: int = 0) -> list[Mention]:
         """Numbered references: 'Recommendation 1', '(Recommendation 2)', 'recommendations 3 and 4',
@@ -213,18 +207,6 @@ def group_sentences(doc: Doc) -> list[list]:
     if current:
         groups.append(current)
     return groups
-
-
-def expand_numbers(listing: str) -> list[str]:
-    """'3 and 4' -> [3, 4]; '5–7' -> [5, 6, 7]; '12a' -> ['12a']."""
-    numbers: list[str] = []
-    for part in re.split(r"\s*(?:,\s*and|,|and|&|or)\s*", listing):
-        bounds = re.split(r"\s*(?:-|–|—|to)\s*", part)
-        if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit() and int(bounds[0]) < int(bounds[1]) <= int(bounds[0]) + 40:
-            numbers.extend(str(n) for n in range(int(bounds[0]), int(bounds[1]) + 1))
-        elif part:
-            numbers.append(bounds[0])
-    return numbers
 
 
 @lru_cache(maxsize=4)

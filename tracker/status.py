@@ -15,6 +15,7 @@ from itertools import pairwise
 import sqlite_utils
 
 from .db import utcnow
+from .errors import TrackerError
 
 STATUSES: dict[str, str] = {
     "awaiting_response": "No government position and no evidence of action yet.",
@@ -90,13 +91,16 @@ class Status:
     evidence: list[Evidence] = field(default_factory=list)
 
 
+# Who speaks in a document, for status: declared at ingest, else the government for its own response.
+ASSESSOR_SQL = "coalesce(d.assessor, case when d.kind = 'government_response' then 'government' else 'independent' end)"
+
+
 def load_evidence(db: sqlite_utils.Database, as_of: str | None = None) -> dict[int, list[Evidence]]:
     """Usable links per recommendation, dated on or before `as_of`; rejected links left out."""
     overrides = {row["link_id"]: row["action"] for row in db.query("select link_id, action from overrides where action in ('confirm', 'reject') order by id")}
     rows = db.query(
-        """select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date,
-        d.id as document_id, d.title, d.publisher, d.published, d.url, d.confidence, coalesce(d.assessor,
-        case when d.kind = 'government_response' then 'government' else 'independent' end) as assessor,
+        f"""select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date,
+        d.id as document_id, d.title, d.publisher, d.published, d.url, d.confidence, {ASSESSOR_SQL} as assessor,
         r.parent_id
         from links l join documents d on d.id = l.document_id join recommendations r on r.id = l.recommendation_id
         where (:as_of is null or d.published is null or d.published <= :as_of)
@@ -272,6 +276,14 @@ def add_override(db: sqlite_utils.Database, action: str, **fields) -> int:
     row = {"action": action, "created_at": utcnow(), "effective": fields.pop("effective", None) or date.today().isoformat(), **fields}
     with db.atomic():
         return db["overrides"].insert(row).last_pk
+
+
+def decide_link(db: sqlite_utils.Database, action: str, link_id: str, note: str = "") -> None:
+    """A person confirms or rejects a link; statuses are derived again at once."""
+    if not db.execute("select 1 from links where id = ?", [link_id]).fetchone():
+        raise TrackerError(f"no link {link_id}")
+    add_override(db, action, link_id=link_id, note=note)
+    refresh_statuses(db)
 
 
 def status_counts(statuses: list[Status]) -> dict[str, int]:

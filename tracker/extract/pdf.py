@@ -9,12 +9,11 @@ import re
 from collections import Counter
 
 from ..errors import ExtractionError
+from ..references import LABEL_ONLY, LABEL_START
 from .model import Block, Extracted
 from .text import LIST_ITEM
 
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.IGNORECASE)
-LABEL_START = re.compile(r"^\s*(?:recommendation|rec\.?)\s+\d{1,3}\b", re.IGNORECASE)
-LABEL_ONLY = re.compile(r"^\s*(?:recommendation|rec\.)\s+\d{1,3}\s*$", re.IGNORECASE)
 HEADING_START = re.compile(r"^\s*(?:chapter|part|annex|appendix|section)\s+\w+", re.IGNORECASE)
 SENTENCE_END = ("." , ":", ";", "?", "!", '"', "”", ")")
 MIN_CHARS_PER_PAGE = 25
