@@ -16,12 +16,12 @@ SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 @pytest.fixture(scope="session")
 def fixture_file():
-    """fixture_file(name) -> Path under tests/fixtures/, skipping the test when that file is absent."""
+    """fixture_file(name) -> Path under tests/fixtures/; a committed fixture that is missing fails the test."""
 
     def find(name: str) -> Path:
         path = FIXTURES / name
         if not path.exists():
-            pytest.skip(f"fixture tests/fixtures/{name} is absent")
+            pytest.fail(f"committed fixture tests/fixtures/{name} is missing")
         return path
 
     return find
@@ -96,11 +96,10 @@ def make_pdf():
 @pytest.fixture(scope="session")
 def review_pdf(tmp_path_factory) -> Path:
     """The fictional Marlow Review (review_spec.json) built as a PDF by tests/fixtures/make_review_pdf.py."""
-    pytest.importorskip("reportlab")
     script = FIXTURES / "make_review_pdf.py"
     spec = FIXTURES / "review_spec.json"
     if not script.exists() or not spec.exists():
-        pytest.skip("tests/fixtures/make_review_pdf.py or review_spec.json is absent")
+        pytest.fail("committed fixture tests/fixtures/make_review_pdf.py or review_spec.json is missing")
     module_spec = importlib.util.spec_from_file_location("make_review_pdf", script)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)

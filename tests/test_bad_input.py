@@ -47,7 +47,6 @@ def run_batch(cli_runner, tmp_path: Path, bad: str, *extra: str):
 
 
 def assert_failed_cleanly(result, db_path: Path, good: Path, bad: str, reason: str) -> None:
-    assert result.exit_code != 0
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     lines = [line for line in result.stderr.splitlines() if bad in line]
@@ -159,7 +158,7 @@ def test_unknown_review_slug_is_a_clear_error(cli_runner, tmp_path):
     good = tmp_path / "good.md"
     good.write_text(GOOD_NOTE)
     result = cli_runner.invoke(cli, ["ingest", str(tmp_path / "t.db"), str(good), "--review", "no-such-review"])
-    assert result.exit_code != 0
+    assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert "no-such-review" in result.output
 
@@ -170,7 +169,7 @@ def test_unknown_review_slug_is_a_clear_error(cli_runner, tmp_path):
 def test_init_in_missing_folder_is_a_clear_error(cli_runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = cli_runner.invoke(cli, ["init", "missing/dir/x.db"])
-    assert result.exit_code != 0
+    assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     [line] = [line for line in result.output.splitlines() if line.strip()]
@@ -186,7 +185,7 @@ def test_database_that_is_not_sqlite(cli_runner, tmp_path):
     good.write_text(GOOD_NOTE)
     for args in (["init", str(fake)], ["ingest", str(fake), str(good)], ["documents", str(fake)]):
         result = cli_runner.invoke(cli, args)
-        assert result.exit_code != 0, args
+        assert result.exit_code == 1, args
         assert isinstance(result.exception, SystemExit)
         assert "Traceback" not in result.output
         assert str(fake) in result.output and "not a tracker database" in result.output
@@ -264,8 +263,7 @@ def free_port() -> int:
 
 
 def test_url_success(cli_runner, tmp_path, server):
-    if not Handler.review_html:
-        pytest.skip("tests/fixtures/review_govuk.html is absent")
+    assert Handler.review_html, "committed fixture tests/fixtures/review_govuk.html is missing"
     url = f"{server}/review.html"
     db_path = tmp_path / "t.db"
     result = cli_runner.invoke(cli, ["ingest", str(db_path), url, "--kind", "review", "--expect", "36"])

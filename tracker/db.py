@@ -1,28 +1,29 @@
 """The SQLite store: connection, schema and ordered migrations.
 
-The schema is created by sqlite-utils and evolves through numbered, idempotent migrations recorded in
-`schema_migrations`, so an old database is upgraded in place by `open_db`.
+The schema is created by sqlite-utils and evolves through numbered migrations (sqlite-utils
+`Migrations`, recorded in `_sqlite_migrations`), so an old database is upgraded in place by `open_db`.
 """
 
 from __future__ import annotations
 
 import sqlite3 as stdlib_sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils import Migrations
 from sqlite_utils.db import sqlite3  # pysqlite3 when installed: it can load extensions
 
 from .errors import TrackerError
 
-Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS = Migrations("review-tracker")
 
 
 def utcnow() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+@MIGRATIONS(name="001_core")
 def _m001_core(db: sqlite_utils.Database) -> None:
     db["reviews"].create(
         {
@@ -160,6 +161,7 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         db[table].create_index(["document_id"], if_not_exists=True)
 
 
+@MIGRATIONS(name="002_embeddings_links")
 def _m002_embeddings_links(db: sqlite_utils.Database) -> None:
     db["embeddings"].create(
         {"model": str, "sha256": str, "dims": int, "vector": bytes, "created_at": str},
@@ -212,6 +214,7 @@ def _m002_embeddings_links(db: sqlite_utils.Database) -> None:
         db["links"].create_index([column], if_not_exists=True)
 
 
+@MIGRATIONS(name="003_status")
 def _m003_status(db: sqlite_utils.Database) -> None:
     db["overrides"].create(
         {
@@ -274,6 +277,7 @@ def _m003_status(db: sqlite_utils.Database) -> None:
     db["status_history"].create_index(["recommendation_id"], if_not_exists=True)
 
 
+@MIGRATIONS(name="004_linked_run")
 def _m004_linked_run(db: sqlite_utils.Database) -> None:
     """Remember which link run last read each document, so documents with no links are not re-read."""
     if "linked_run" not in db["documents"].columns_dict:
@@ -281,34 +285,36 @@ def _m004_linked_run(db: sqlite_utils.Database) -> None:
     db.execute("update documents set linked_run = (select max(run_id) from links where links.document_id = documents.id)")
 
 
-MIGRATIONS: list[tuple[str, Migration]] = [
-    ("001_core", _m001_core),
-    ("002_embeddings_links", _m002_embeddings_links),
-    ("003_status", _m003_status),
-    ("004_linked_run", _m004_linked_run),
-]
+LEGACY_TABLE = "schema_migrations"  # where databases made before sqlite-utils Migrations recorded theirs
+
+
+def adopt_legacy_record(db: sqlite_utils.Database) -> None:
+    """Carry a pre-`Migrations` database's record over, so its applied steps are not run again."""
+    if LEGACY_TABLE not in db.table_names():
+        return
+    MIGRATIONS.ensure_migrations_table(db)
+    known = {m.name for m in MIGRATIONS.applied(db)}
+    with db.atomic():
+        db[Migrations.migrations_table].insert_all(
+            {"migration_set": MIGRATIONS.name, "name": row["name"], "applied_at": row["applied_at"]}
+            for row in db[LEGACY_TABLE].rows
+            if row["name"] not in known
+        )
+        db[LEGACY_TABLE].drop()
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations in order; return the names applied."""
-    db["schema_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
-    done = {row["name"] for row in db["schema_migrations"].rows}
-    applied = []
-    for name, migration in MIGRATIONS:
-        if name in done:
-            continue
-        with db.atomic():
-            migration(db)
-            db["schema_migrations"].insert({"name": name, "applied_at": utcnow()})
-        applied.append(name)
-    return applied
+    adopt_legacy_record(db)
+    pending = [m.name for m in MIGRATIONS.pending(db)]
+    if pending:
+        MIGRATIONS.apply(db)
+    return pending
 
 
 def schema_version(db: sqlite_utils.Database) -> str | None:
-    if "schema_migrations" not in db.table_names():
-        return None
-    row = db.execute("select max(name) from schema_migrations").fetchone()
-    return row[0]
+    applied = MIGRATIONS.applied(db)
+    return applied[-1].name if applied else None
 
 
 def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
