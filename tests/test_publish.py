@@ -258,7 +258,7 @@ def test_metadata_facets_labels_hidden_and_queries(published_db):
     assert "status" in tables["recommendation_progress"]["facets"]
     assert "stance" in tables["stakeholder_positions"]["facets"] and "label" in tables["links"]["facets"]
     assert tables["documents"]["label_column"] == "title" and tables["recommendations"]["label_column"] == "label"
-    for hidden in ("embeddings", "schema_migrations", "passages_fts", "passages_fts_data", "documents_fts_idx"):
+    for hidden in ("embeddings", "_sqlite_migrations", "passages_fts", "passages_fts_data", "documents_fts_idx"):
         assert tables[hidden]["hidden"] is True
     assert set(QUERIES) == {"government_rejected", "stakeholders_on", "evidence_since"}
     assert ":label" in QUERIES["stakeholders_on"]["sql"] and ":since" in QUERIES["evidence_since"]["sql"]

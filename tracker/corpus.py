@@ -46,7 +46,7 @@ def load_register(db: sqlite_utils.Database, path: Path) -> tuple[str, int]:
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
         raise TrackerError(f"{path}: not a review register ({error})") from error
     with db.atomic():
-        db["reviews"].upsert(
+        db.table("reviews").upsert(
             {
                 "slug": slug,
                 "title": spec.get("title"),
@@ -83,10 +83,10 @@ def load_register(db: sqlite_utils.Database, path: Path) -> tuple[str, int]:
                 "select id from recommendations where review = ? and (key = ? or slug = ?)", [slug, item["slug"], item["slug"]]
             ).fetchone()
             if existing:
-                reconciled = db["recommendations"].get(existing[0])
+                reconciled = db.table("recommendations").get(existing[0])
                 if reconciled["origin"] == "reconciled":  # keep the official number and text
                     row = {k: v for k, v in row.items() if k in ("title", "summary", "confidence", "sources")}
-                db["recommendations"].update(existing[0], row)
+                db.table("recommendations").update(existing[0], row)
             else:
-                db["recommendations"].insert(row)
+                db.table("recommendations").insert(row)
     return slug, len(items)

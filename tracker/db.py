@@ -25,7 +25,7 @@ def utcnow() -> str:
 
 @MIGRATIONS(name="001_core")
 def _m001_core(db: sqlite_utils.Database) -> None:
-    db["reviews"].create(
+    db.table("reviews").create(
         {
             "slug": str,
             "title": str,
@@ -42,7 +42,7 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         pk="slug",
         if_not_exists=True,
     )
-    db["documents"].create(
+    db.table("documents").create(
         {
             "id": int,
             "sha256": str,
@@ -68,8 +68,8 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         not_null={"sha256", "kind", "text"},
         if_not_exists=True,
     )
-    db["documents"].create_index(["sha256"], unique=True, if_not_exists=True)
-    db["passages"].create(
+    db.table("documents").create_index(["sha256"], unique=True, if_not_exists=True)
+    db.table("passages").create(
         {
             "id": int,
             "document_id": int,
@@ -87,8 +87,8 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         not_null={"document_id", "text"},
         if_not_exists=True,
     )
-    db["passages"].create_index(["document_id", "seq"], unique=True, if_not_exists=True)
-    db["recommendations"].create(
+    db.table("passages").create_index(["document_id", "seq"], unique=True, if_not_exists=True)
+    db.table("recommendations").create(
         {
             "id": int,
             "review": str,
@@ -120,8 +120,8 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         not_null={"review", "key", "text"},
         if_not_exists=True,
     )
-    db["recommendations"].create_index(["review", "key"], unique=True, if_not_exists=True)
-    db["mentions"].create(
+    db.table("recommendations").create_index(["review", "key"], unique=True, if_not_exists=True)
+    db.table("mentions").create(
         {
             "id": int,
             "passage_id": int,
@@ -141,7 +141,7 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         ],
         if_not_exists=True,
     )
-    db["entities"].create(
+    db.table("entities").create(
         {
             "id": int,
             "passage_id": int,
@@ -157,18 +157,18 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     for table in ("mentions", "entities"):
-        db[table].create_index(["passage_id"], if_not_exists=True)
-        db[table].create_index(["document_id"], if_not_exists=True)
+        db.table(table).create_index(["passage_id"], if_not_exists=True)
+        db.table(table).create_index(["document_id"], if_not_exists=True)
 
 
 @MIGRATIONS(name="002_embeddings_links")
 def _m002_embeddings_links(db: sqlite_utils.Database) -> None:
-    db["embeddings"].create(
+    db.table("embeddings").create(
         {"model": str, "sha256": str, "dims": int, "vector": bytes, "created_at": str},
         pk=("model", "sha256"),
         if_not_exists=True,
     )
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": int,
             "command": str,
@@ -181,7 +181,7 @@ def _m002_embeddings_links(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
-    db["links"].create(
+    db.table("links").create(
         {
             "id": str,
             "passage_id": int,
@@ -211,12 +211,12 @@ def _m002_embeddings_links(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     for column in ("passage_id", "document_id", "recommendation_id"):
-        db["links"].create_index([column], if_not_exists=True)
+        db.table("links").create_index([column], if_not_exists=True)
 
 
 @MIGRATIONS(name="003_status")
 def _m003_status(db: sqlite_utils.Database) -> None:
-    db["overrides"].create(
+    db.table("overrides").create(
         {
             "id": int,
             "action": str,
@@ -232,7 +232,7 @@ def _m003_status(db: sqlite_utils.Database) -> None:
         pk="id",
         if_not_exists=True,
     )
-    db["statuses"].create(
+    db.table("statuses").create(
         {
             "recommendation_id": int,
             "status": str,
@@ -258,7 +258,7 @@ def _m003_status(db: sqlite_utils.Database) -> None:
         foreign_keys=[("recommendation_id", "recommendations", "id")],
         if_not_exists=True,
     )
-    db["status_history"].create(
+    db.table("status_history").create(
         {
             "id": int,
             "recommendation_id": int,
@@ -274,14 +274,14 @@ def _m003_status(db: sqlite_utils.Database) -> None:
         foreign_keys=[("recommendation_id", "recommendations", "id")],
         if_not_exists=True,
     )
-    db["status_history"].create_index(["recommendation_id"], if_not_exists=True)
+    db.table("status_history").create_index(["recommendation_id"], if_not_exists=True)
 
 
 @MIGRATIONS(name="004_linked_run")
 def _m004_linked_run(db: sqlite_utils.Database) -> None:
     """Remember which link run last read each document, so documents with no links are not re-read."""
-    if "linked_run" not in db["documents"].columns_dict:
-        db["documents"].add_column("linked_run", int)
+    if "linked_run" not in db.table("documents").columns_dict:
+        db.table("documents").add_column("linked_run", int)
     db.execute("update documents set linked_run = (select max(run_id) from links where links.document_id = documents.id)")
 
 
@@ -295,12 +295,12 @@ def adopt_legacy_record(db: sqlite_utils.Database) -> None:
     MIGRATIONS.ensure_migrations_table(db)
     known = {m.name for m in MIGRATIONS.applied(db)}
     with db.atomic():
-        db[Migrations.migrations_table].insert_all(
+        db.table(Migrations.migrations_table).insert_all(
             {"migration_set": MIGRATIONS.name, "name": row["name"], "applied_at": row["applied_at"]}
-            for row in db[LEGACY_TABLE].rows
+            for row in db.table(LEGACY_TABLE).rows
             if row["name"] not in known
         )
-        db[LEGACY_TABLE].drop()
+        db.table(LEGACY_TABLE).drop()
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

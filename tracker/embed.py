@@ -110,7 +110,7 @@ def embed_texts(
         batch = missing[offset : offset + chunk]
         vectors = embedder.encode([text for _, text in batch], batch_size=batch_size)
         with db.atomic():
-            db["embeddings"].insert_all(
+            db.table("embeddings").insert_all(
                 (
                     {"model": embedder.name, "sha256": sha, "dims": len(vector), "vector": to_blob(vector), "created_at": utcnow()}
                     for (sha, _), vector in zip(batch, vectors)

@@ -128,13 +128,13 @@ def list_documents(db: sqlite_utils.Database, kind: str | None = None) -> list[d
 def resolve_review(db: sqlite_utils.Database, meta: dict) -> str | None:
     if meta.get("review"):
         return meta["review"]
-    reviews = [row["slug"] for row in db["reviews"].rows]
+    reviews = [row["slug"] for row in db.table("reviews").rows]
     return reviews[0] if len(reviews) == 1 else None
 
 
 def store_passages(db, document_id: int, passages: list[Passage]) -> None:
     first = next_id(db, "passages")
-    db["passages"].insert_all(
+    db.table("passages").insert_all(
         {
             "id": first + p.seq,
             "document_id": document_id,
@@ -149,12 +149,12 @@ def store_passages(db, document_id: int, passages: list[Passage]) -> None:
         }
         for p in passages
     )
-    db["entities"].insert_all(
+    db.table("entities").insert_all(
         {"passage_id": first + p.seq, "document_id": document_id, "entity": e.entity, "label": e.label,
          "text": e.text, "start": e.start, "end": e.end}
         for p in passages for e in p.entities
     )  # fmt: skip
-    db["mentions"].insert_all(
+    db.table("mentions").insert_all(
         {"passage_id": first + p.seq, "document_id": document_id, "recommendation_id": None,
          "ref": m.ref.lower(), "ref_text": m.text, "start": m.start, "end": m.end, "rule": m.rule}
         for p in passages for m in p.mentions
@@ -181,9 +181,9 @@ def store_recommendations(db, review: str, document_id: int, parsed: list[Parsed
             "confidence": "high",
             "document_id": document_id,
         }
-        parent_id = db["recommendations"].insert(row).last_pk
+        parent_id = db.table("recommendations").insert(row).last_pk
         for part, text in rec.parts:
-            db["recommendations"].insert(
+            db.table("recommendations").insert(
                 {**row, "key": f"{rec.key}{part}", "label": f"{rec.label}({part})", "part": part, "text": text,
                  "parent_id": parent_id, "locations": None}
             )  # fmt: skip
@@ -214,8 +214,8 @@ def ingest(
             analyzer = get_analyzer()
         passages = analyzer.segment(extracted, text)
         parsed = parse_recommendations(extracted, analyzer) if fields["kind"] == "review" else []
-        if fields["kind"] != "review" and fields["review"] and not db["reviews"].count_where("slug = ?", [fields["review"]]):
-            known = ", ".join(row["slug"] for row in db["reviews"].rows) or "none yet"
+        if fields["kind"] != "review" and fields["review"] and not db.table("reviews").count_where("slug = ?", [fields["review"]]):
+            known = ", ".join(row["slug"] for row in db.table("reviews").rows) or "none yet"
             raise ExtractionError(f"unknown review {fields['review']!r} (known: {known})")
     except TrackerError as error:  # extraction failures and bad metadata (e.g. a malformed date)
         return IngestResult(source, "failed", reason=str(error))
@@ -244,14 +244,14 @@ def ingest(
         review = resolve_review(db, fields)
         if fields["kind"] == "review":
             review = review if fields.get("review") else slugify(fields["title"] or loaded.name)
-            db["reviews"].upsert(
+            db.table("reviews").upsert(
                 {"slug": review, "title": fields["title"], "author": fields["author"], "publisher": fields["publisher"],
                  "published": fields["published"], "url": fields["url"] or (loaded.name if loaded.is_url else None),
                  "expected_count": expect},
                 pk="slug",
             )  # fmt: skip
         document_id = existing[0] if existing else next_id(db, "documents")
-        db["documents"].insert(
+        db.table("documents").insert(
             {
                 "id": document_id,
                 "sha256": digest,
@@ -268,7 +268,7 @@ def ingest(
                 "ingested_at": utcnow(),
             }
         )
-        if parsed:
+        if parsed and review:  # parsed only for reviews, which always have a slug by now
             store_recommendations(db, review, document_id, parsed)
         store_passages(db, document_id, passages)
         refresh_mentions(db, document_id)

@@ -201,9 +201,9 @@ def link_documents(
     terms = {rec["id"]: stems(f"{rec['title'] or ''} {rec['text']}") for rec in recs}
     rec_by_id = {r["id"]: r for r in recs}
     with db.atomic():
-        run_id = db["runs"].insert(
-            {"command": "link", "version": __version__, "settings": json.dumps(settings.as_dict()), "started_at": utcnow()}
-        ).last_pk
+        run_id = int(
+            db.table("runs").insert({"command": "link", "version": __version__, "settings": json.dumps(settings.as_dict()), "started_at": utcnow()}).last_pk or 0
+        )
     if document_ids is None:
         document_ids = documents_to_link(db, rebuild)
     report = LinkReport(run_id, 0, 0, backend=index.backend)
@@ -217,7 +217,7 @@ def link_documents(
             report.by_label[row["label"]] = report.by_label.get(row["label"], 0) + 1
         if progress:
             progress(1)
-    db["runs"].update(run_id, {"finished_at": utcnow(), "summary": json.dumps(report.__dict__, default=str)})
+    db.table("runs").update(run_id, {"finished_at": utcnow(), "summary": json.dumps(report.__dict__, default=str)})
     return report
 
 
@@ -232,11 +232,11 @@ def link_document(
     run_id: int,
 ) -> list[dict]:
     """Replace the links of one document (inside the caller's transaction) and return them."""
-    document = db["documents"].get(document_id)
+    document = db.table("documents").get(document_id)
     task = TASK_BY_KIND.get(document["kind"])
     db.execute("delete from links where document_id = ?", [document_id])
     if task is None:
-        db["documents"].update(document_id, {"linked_run": run_id})
+        db.table("documents").update(document_id, {"linked_run": run_id})
         return []
     passages = list(db.query("select * from passages where document_id = ? order by seq", [document_id]))
     mentions: dict[int, list[int]] = {}
@@ -285,6 +285,6 @@ def link_document(
                     "rule": f"{method};{row_reading['rule']}",
                 }
             )
-    db["links"].insert_all(rows, replace=True)
-    db["documents"].update(document_id, {"linked_run": run_id})
+    db.table("links").insert_all(rows, replace=True)
+    db.table("documents").update(document_id, {"linked_run": run_id})
     return rows

@@ -248,7 +248,8 @@ def addressees(text: str, analyzer: Analyzer) -> list[str]:
         if verb:
             cut = sentence.start_char + verb.start()
         elif that:  # "We recommend that DHSC and DLUHC bring forward ...": the run of bodies after "that"
-            cut = sentence.start_char + that.end() + len(BODY_RUN.match(sentence.text[that.end() :]).group(0))
+            bodies = BODY_RUN.match(sentence.text[that.end() :])  # always matches (possibly empty)
+            cut = sentence.start_char + that.end() + (len(bodies.group(0)) if bodies else 0)
         else:
             continue
         for ent in doc.ents:

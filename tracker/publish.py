@@ -321,7 +321,7 @@ order by date, label""",
     },
 }
 
-HIDDEN = ["embeddings", "schema_migrations"]
+HIDDEN = ["embeddings", "_sqlite_migrations"]
 
 
 def _review_source(path: Path) -> tuple[str, str | None]:

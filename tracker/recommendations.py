@@ -55,7 +55,7 @@ def resolve(db: sqlite_utils.Database, ref: str | int, review: str | None = None
     if not found:
         raise NotFoundError(f"no recommendation {text!r}" + (f" in review {review!r}" if review else ""))
     (found_id,) = found
-    return dict(db["recommendations"].get(found_id))
+    return dict(db.table("recommendations").get(found_id))
 
 
 def resolve_id(db: sqlite_utils.Database, ref: str | int | None, review: str | None = None) -> int | None:

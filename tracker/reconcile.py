@@ -93,14 +93,14 @@ def apply(db: sqlite_utils.Database, result: Reconciliation) -> None:
             if official is None:
                 continue
             official = dict(zip([d[0] for d in db.execute("select * from recommendations limit 0").description], official))
-            db["recommendations"].update(
+            db.table("recommendations").update(
                 register,
                 {
                     "number": official["number"],
                     "label": official["label"],
                     "text": official["text"],
                     "section": official["section"],
-                    "chapter": official["chapter"] or db["recommendations"].get(register)["chapter"],
+                    "chapter": official["chapter"] or db.table("recommendations").get(register)["chapter"],
                     "addressees": official["addressees"],
                     "locations": official["locations"],
                     "number_verified": 1,

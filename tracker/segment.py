@@ -109,7 +109,7 @@ def build_pipeline(model: str | None = None) -> Language:
         after="ner" if "ner" in nlp.pipe_names else None,
         config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True},
     )
-    ruler.from_disk(str(resources.files("tracker") / "data" / "entity_patterns.jsonl"))
+    ruler.from_disk(str(resources.files("tracker") / "data" / "entity_patterns.jsonl"))  # type: ignore[attr-defined]
     return nlp
 
 

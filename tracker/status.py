@@ -66,7 +66,7 @@ class Evidence:
     def confidence(self) -> float:
         if self.confirmed:
             return 1.0
-        return round(METHOD_CONFIDENCE.get(self.method, 0.5) * DOCUMENT_CONFIDENCE.get(self.document_confidence, 0.9), 2)
+        return round(METHOD_CONFIDENCE.get(self.method, 0.5) * DOCUMENT_CONFIDENCE.get(self.document_confidence or "", 0.9), 2)
 
     document_confidence: str | None = None
 
@@ -151,15 +151,13 @@ def decide(recommendation_id: int, items: list[Evidence], override: dict | None 
         government and independent
         and ({government.label, independent.label} & POSITIVE) and ({government.label, independent.label} & NEGATIVE)
     )  # fmt: skip
-    views = {
-        "government_view": f"{government.label} ({government.cite()})" if government else None,
-        "independent_view": f"{independent.label} ({independent.cite()})" if independent else None,
-    }
+    government_view = f"{government.label} ({government.cite()})" if government else None
+    independent_view = f"{independent.label} ({independent.cite()})" if independent else None
     stated = f"The government's position: {position.label.replace('_', ' ')} ({position.cite()})" if position else "No government position found"
     if override:
         return Status(
             recommendation_id, override["status"], f"Set by a person on {override['effective']}: {override['note']}",
-            1.0, override["effective"], position.label if position else None, None, **views,
+            1.0, override["effective"], position.label if position else None, None, government_view=government_view, independent_view=independent_view,
             disagreement=disagreement, override_note=override["note"], evidence=items,
         )  # fmt: skip
     if signal:
@@ -167,14 +165,14 @@ def decide(recommendation_id: int, items: list[Evidence], override: dict | None 
         reason = f"{stated}; latest evidence ({signal.cite()}) reads as {signal.label.replace('_', ' ')}" + (f"; {slipped}" if slipped else "") + "."
         return Status(
             recommendation_id, SIGNAL_STATUS[signal.label], reason, signal.confidence, signal.date,
-            position.label if position else None, signal, **views, disagreement=disagreement, evidence=items,
+            position.label if position else None, signal, government_view=government_view, independent_view=independent_view, disagreement=disagreement, evidence=items,
         )  # fmt: skip
     if position:
         return Status(
             recommendation_id, POSITION_STATUS[position.label], f"{stated}; no dated evidence of action since.",
-            position.confidence, position.date, position.label, position, **views, disagreement=disagreement, evidence=items,
+            position.confidence, position.date, position.label, position, government_view=government_view, independent_view=independent_view, disagreement=disagreement, evidence=items,
         )  # fmt: skip
-    return Status(recommendation_id, "awaiting_response", "No government position or evidence of action found.", 0.5, evidence=items, **views)
+    return Status(recommendation_id, "awaiting_response", "No government position or evidence of action found.", 0.5, evidence=items, government_view=government_view, independent_view=independent_view)
 
 
 def slipped_deadline(items: list[Evidence]) -> str | None:
@@ -266,8 +264,8 @@ def refresh_statuses(db: sqlite_utils.Database) -> list[Status]:
     with db.atomic():
         db.execute("delete from statuses")
         db.execute("delete from status_history")
-        db["statuses"].insert_all((status_row(s, today) for s in statuses), pk="recommendation_id")
-        db["status_history"].insert_all(history)
+        db.table("statuses").insert_all((status_row(s, today) for s in statuses), pk="recommendation_id")
+        db.table("status_history").insert_all(history)
     return statuses
 
 
@@ -275,7 +273,7 @@ def add_override(db: sqlite_utils.Database, action: str, **fields) -> int:
     """Record a human judgement; overrides are never erased by rebuilds or re-ingests."""
     row = {"action": action, "created_at": utcnow(), "effective": fields.pop("effective", None) or date.today().isoformat(), **fields}
     with db.atomic():
-        return db["overrides"].insert(row).last_pk
+        return int(db.table("overrides").insert(row).last_pk or 0)
 
 
 def decide_link(db: sqlite_utils.Database, action: str, link_id: str, note: str = "") -> None:

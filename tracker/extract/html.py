@@ -72,8 +72,9 @@ class Walker:
     def visit(self, node: Node) -> None:
         tag = node.tag
         if tag == "-text":
-            if (node.text_content or "").strip():
-                self.inline.append(node.text_content)
+            text = node.text_content or ""
+            if text.strip():
+                self.inline.append(text)
         elif tag in HEADINGS:
             self.add("heading", node_text(node), HEADINGS[tag])
         elif tag in PARAGRAPHS:

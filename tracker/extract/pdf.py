@@ -112,7 +112,7 @@ def extract_pdf(data: bytes) -> Extracted:
             except (NotImplementedError, PdfReadError) as error:
                 raise ExtractionError("encrypted PDF (a password is needed)") from error
         page_texts = [page.extract_text() or "" for page in reader.pages]
-        metadata_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+        metadata_title = reader.metadata.get("/Title") if reader.metadata else None
     except ExtractionError:
         raise
     except Exception as error:  # pypdf raises many types for damaged files
@@ -133,8 +133,8 @@ def extract_pdf(data: bytes) -> Extracted:
             hyphenated = re.search(r"[A-Za-z]-$", blocks[-1].text)
             blocks[-1].text = blocks[-1].text[:-1] + carried if hyphenated else blocks[-1].text + " " + carried
         blocks.extend(page_blocks)
-    title = str(metadata_title or "").strip()
-    if len(title) < 4 or title.lower() in PLACEHOLDER_TITLES or title.lower().startswith("microsoft word"):
+    title: str | None = str(metadata_title or "").strip()
+    if not title or len(title) < 4 or title.lower() in PLACEHOLDER_TITLES or title.lower().startswith("microsoft word"):
         title = next((b.text for b in blocks if b.kind == "heading"), None)
     return Extracted(blocks=blocks, format="pdf", title=title, pages=len(pages))
 
