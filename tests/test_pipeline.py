@@ -270,14 +270,6 @@ def test_layout_sections_maps_answers_only():
     assert layout_sections(passages) == {3: "4"}
 
 
-def test_numpy_backend_links_like_sqlite_vec(db_copy):
-    assert invoke("link", db_copy, "--rebuild", "--backend", "sqlite-vec").exit_code == 0
-    db = open_db(db_copy)
-    with_vec = sorted((r["id"], r["label"], r["score"]) for r in db["links"].rows)
-    assert invoke("link", db_copy, "--rebuild", "--backend", "numpy").exit_code == 0
-    assert sorted((r["id"], r["label"], r["score"]) for r in open_db(db_copy)["links"].rows) == with_vec
-
-
 def test_second_build_is_incremental(db_copy):
     result = invoke("build", CORPUS, db_copy)
     assert result.exit_code == 0, result.output

@@ -78,6 +78,10 @@ def load_register(db: sqlite_utils.Database, path: Path) -> tuple[str, int]:
                 "origin": "register",
                 "confidence": item.get("confidence"),
                 "sources": json.dumps(item.get("sources", [])),
+                "profile": json.dumps([" ".join(str(line).split()) for line in item.get("profile", [])]),
+                "aliases": json.dumps(item.get("aliases", [])),
+                "direction": item.get("direction"),
+                "direction_note": item.get("direction_note"),
             }
             existing = db.execute(
                 "select id from recommendations where review = ? and (key = ? or slug = ?)", [slug, item["slug"], item["slug"]]
@@ -85,7 +89,7 @@ def load_register(db: sqlite_utils.Database, path: Path) -> tuple[str, int]:
             if existing:
                 reconciled = db.table("recommendations").get(existing[0])
                 if reconciled["origin"] == "reconciled":  # keep the official number and text
-                    row = {k: v for k, v in row.items() if k in ("title", "summary", "confidence", "sources")}
+                    row = {k: v for k, v in row.items() if k in ("title", "summary", "confidence", "sources", "profile", "aliases", "direction", "direction_note")}
                 db.table("recommendations").update(existing[0], row)
             else:
                 db.table("recommendations").insert(row)

@@ -285,6 +285,22 @@ def _m004_linked_run(db: sqlite_utils.Database) -> None:
     db.execute("update documents set linked_run = (select max(run_id) from links where links.document_id = documents.id)")
 
 
+@MIGRATIONS(name="005_profiles_probability")
+def _m005_profiles_probability(db: sqlite_utils.Database) -> None:
+    """Register profiles (several sentences, aliases, the direction asked) for linking real text, a
+    link's probability from the learned scorer, who speaks in the linked words, and fitted models."""
+    columns = {"profile": str, "aliases": str, "direction": str, "direction_note": str}
+    recommendations = db.table("recommendations")
+    for name, kind in columns.items():
+        if name not in recommendations.columns_dict:
+            recommendations.add_column(name, kind)
+    links = db.table("links")
+    for name, kind in {"probability": float, "speaker": str}.items():  # type: ignore[assignment]
+        if name not in links.columns_dict:
+            links.add_column(name, kind)
+    db.table("models").create({"name": str, "spec": str, "created_at": str}, pk="name", if_not_exists=True)
+
+
 LEGACY_TABLE = "schema_migrations"  # where databases made before sqlite-utils Migrations recorded theirs
 
 

@@ -38,6 +38,16 @@ def from_blob(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, "<f4")
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first (ties keep index order): a partial sort, so a
+    query over 100k vectors does not sort them all. Shared by `VectorIndex` and `tracker.search`."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.intp)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
 class Embedder:
     """all-MiniLM-L6-v2 on the CPU, loaded lazily and once (see `get_embedder`)."""
 
@@ -86,10 +96,12 @@ class EmbedReport:
 
 
 def texts_to_embed(db: sqlite_utils.Database) -> dict[str, str]:
-    """sha256 -> text for every passage and recommendation."""
+    """sha256 -> text for every passage and every sentence a recommendation is known by."""
+    from .recommendations import profile_texts
+
     texts = {row["sha256"]: row["text"] for row in db.query("select sha256, text from passages")}
-    for row in db.query("select text from recommendations"):
-        texts[text_hash(row["text"])] = row["text"]
+    for rec in db.query("select * from recommendations"):
+        texts.update((text_hash(text), text) for text in profile_texts(rec))
     return texts
 
 
@@ -188,6 +200,4 @@ class VectorIndex:
             ).fetchall()
             return [(row[0], 1.0 - row[1]) for row in rows]
         scores = self.matrix @ np.asarray(query, dtype=np.float32)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[i], float(scores[i])) for i in top]
+        return [(self.ids[i], float(scores[i])) for i in top_k(scores, k)]

@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .errors import TrackerError
-from .link import read_passage
+from .readers import read
 from .recommendations import resolve_id
 
 LABEL_TASKS = ("stance", "position", "signal")
@@ -101,7 +101,7 @@ def evaluate(db: sqlite_utils.Database, gold: list[dict]) -> dict[str, TaskScore
             if link is None:
                 predicted = "missing"
             elif "declared;" in (link[1] or ""):
-                predicted = read_passage(passage["text"], task)["label"]  # measure the reader, not the curator
+                predicted = reading.label if (reading := read(task, passage["text"])) else "missing"  # measure the reader, not the curator
             else:
                 predicted = link[0]
             score = scores[task]

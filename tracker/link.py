@@ -1,12 +1,14 @@
-"""Link passages of responses and evidence to recommendations, and read what each passage says.
+"""Link the passages of responses and evidence to recommendations, and read what each one says.
 
 Methods, strongest first: `response_layout` (a government response laid out by recommendation
 number), `explicit` (an inline reference the parser found: "Recommendation 12", "(register: slug)"),
-and `semantic` (cosine similarity of embeddings above a calibrated threshold). Each link then gets a
-label by the document's kind: a stakeholder's stance, the government's position, or an evidence
-signal with any target date. Every link keeps its provenance: method, score, threshold, model, rule,
-cues, quote and span, and the run that made it. Link ids are stable hashes, so human confirmations
-and rejections survive `--rebuild`.
+`named` (a name the register gives the item: "the prevention target", "COPI notices") and `semantic`
+(profile similarity). Whether a document speaks to a recommendation at all is the learned link
+scorer's probability (`tracker.scorer`); the passages that carry the link are those that name it or
+come closest to its profile. Each link is then read (`tracker.readers`): a stance, a position (also
+one the government is reported to have taken, in any kind of document) or an evidence signal. Every
+link keeps its provenance (method, similarity, probability, the auto-decision threshold, cues, rule,
+quote and span, speaker, run); link ids are stable hashes, so human decisions survive `--rebuild`.
 """
 
 from __future__ import annotations
@@ -21,19 +23,17 @@ import numpy as np
 import sqlite_utils
 
 from . import __version__
-from .classify import classify, target_dates
+from .context import is_boilerplate, lead_ins
 from .db import utcnow
-from .embed import MODEL_NAME, VectorIndex, text_hash, vectors_for
-from .recommendations import refresh_mentions, resolve_id
+from .embed import MODEL_NAME, text_hash, vectors_for
+from .errors import TrackerError
+from .readers import Reading, declared, read
+from .recommendations import profile_texts, refresh_mentions, resolve_id
 from .references import LABEL
+from .scorer import LinkScorer, Name, Profiles, document_features, load_scorer
 
-SEMANTIC_THRESHOLD = 0.375  # on the centred score; calibrated on the dev gold set (README "Evaluation")
-SEMANTIC_MIN_COSINE = 0.35  # and the plain cosine must reach this
-SEMANTIC_MARGIN = 0.05  # further candidates must score within this of the best to be linked too
-SEMANTIC_TOP_K = 3
-LEXICAL_WEIGHT = 0.6  # weight of the shared key-term share in the score
-CANDIDATES = 10  # nearest recommendations by cosine that are scored in full
-MIN_PASSAGE_WORDS = 8
+MIN_PASSAGE_WORDS = 6
+CARRIER_MARGIN = 0.03  # a second passage carries a similarity link when this close to the best
 TASK_BY_KIND = {
     "stakeholder_response": "stance",
     "other": "stance",
@@ -45,14 +45,9 @@ RESPONSE_HEADING = re.compile(r"^(?:the\s+)?(?:government(?:'s|’s)?\s+)?respon
 
 @dataclass
 class Settings:
-    threshold: float = SEMANTIC_THRESHOLD
-    min_cosine: float = SEMANTIC_MIN_COSINE
-    margin: float = SEMANTIC_MARGIN
-    lexical_weight: float = LEXICAL_WEIGHT
-    top_k: int = SEMANTIC_TOP_K
+    threshold: float | None = None  # probability a link needs (default: the scorer's own)
     min_words: int = MIN_PASSAGE_WORDS
     model: str = MODEL_NAME
-    backend: str = "auto"
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -65,7 +60,25 @@ class LinkReport:
     links: int
     by_method: dict[str, int] = field(default_factory=dict)
     by_label: dict[str, int] = field(default_factory=dict)
-    backend: str = "numpy"
+
+
+@dataclass
+class Linker:
+    """What one link run reads once: recommendations, their profiles and the scorer."""
+
+    recs: list[dict]
+    profiles: Profiles
+    scorer: LinkScorer | None  # None only while no scorer has been fitted: features can be read, not links
+    settings: Settings
+
+    def fitted(self) -> LinkScorer:
+        if self.scorer is None:
+            raise TrackerError("no link scorer has been fitted: run `tracker fit` (see README, Evaluation)")
+        return self.scorer
+
+    @property
+    def threshold(self) -> float:
+        return self.settings.threshold if self.settings.threshold is not None else self.fitted().link_threshold
 
 
 def link_id(document_sha: str, seq: int, recommendation_key: str) -> str:
@@ -99,82 +112,23 @@ def layout_sections(passages: list[dict]) -> dict[int, str]:
     return mapped
 
 
-def read_passage(text: str, task: str) -> dict:
-    """Label, cues and target date of a passage for the task."""
-    verdict = classify(text, task)
-    label = verdict.label if verdict else ("neutral" if task == "stance" else "mention")
-    dates = target_dates(text) if task == "signal" else []
-    return {
-        "label": label,
-        "cues": json.dumps(list(verdict.cues)) if verdict else None,
-        "target_date": dates[0][1] if dates and dates[0][1] else None,
-        "rule": f"cues:{task}" + (f";target:{dates[0][0]}" if dates else ""),
-    }
+def load_profiles(db: sqlite_utils.Database, recs: list[dict], model: str) -> Profiles:
+    """Every top-level recommendation's profile sentences, embedded (see `embed`), as one matrix."""
+    owners, hashes = [], []
+    for column, rec in enumerate(recs):
+        for text in profile_texts(rec):
+            owners.append(column)
+            hashes.append(text_hash(text))
+    matrix = vectors_for(db, hashes, model)
+    known = matrix.any(axis=1)
+    aliases = [[Name.parse(alias) for alias in json.loads(rec["aliases"] or "[]")] for rec in recs]
+    return Profiles([rec["id"] for rec in recs], np.asarray(owners)[known], matrix[known], aliases)
 
 
-def declared_reading(signal: str, reading: dict) -> dict:
-    """A curated digest's own signal (front matter `signals`) outranks the cue reading of its text;
-    'context' means the document bears on the item without moving it."""
-    label = "mention" if signal == "context" else signal
-    return {**reading, "label": label, "cues": json.dumps([f"declared: {signal}"]), "rule": f"declared;{reading['rule']}"}
-
-
-STOPWORDS = frozenset(
-    ["the", "and", "for", "that", "with", "this", "from", "have", "will", "should", "their", "they", "been", "more", "than", "into", "over", "about", "which", "would", "there", "what", "when", "where", "also", "other", "some", "such", "only", "very", "must", "each", "these", "those", "them", "then", "were", "being", "most", "many", "much", "make", "made", "does", "could", "review", "recommendation", "recommendations", "system", "systems"]
-)
-
-
-def stems(text: str) -> frozenset[str]:
-    """Crude content-word stems (first six letters): enough to reward shared key terms."""
-    return frozenset(word[:6] for word in re.findall(r"[a-z]{4,}", text.lower()) if word not in STOPWORDS)
-
-
-def semantic_candidates(
-    index: VectorIndex,
-    vector: np.ndarray,
-    passage_text: str,
-    passage_prior: float,
-    priors: dict[int, float],
-    terms: dict[int, frozenset],
-    settings: Settings,
-) -> list[tuple[int, float]]:
-    """Recommendations whose score clears the threshold. The score is the cosine centred on the two
-    sides' average similarity (so generic passages and generic recommendations do not link to
-    everything) plus a bonus for the share of the recommendation's key terms the passage uses."""
-    hits = index.search(vector, max(CANDIDATES, settings.top_k))
-    if not hits:
-        return []
-    words = stems(passage_text)
-    scored = sorted(
-        (
-            (rec_id, cos - 0.5 * (priors.get(rec_id, 0.0) + passage_prior) + settings.lexical_weight * len(words & terms.get(rec_id, frozenset())) / max(1, len(terms.get(rec_id, ()))), cos)
-            for rec_id, cos in hits
-        ),
-        key=lambda item: -item[1],
-    )[: settings.top_k]
-    best = scored[0][1]
-    return [
-        (rec_id, score)
-        for rec_id, score, cos in scored
-        if score >= settings.threshold and cos >= settings.min_cosine and best - score <= settings.margin
-    ]
-
-
-def recommendation_priors(db: sqlite_utils.Database, recs: list[dict], matrix: np.ndarray, model: str) -> dict[int, float]:
-    """Mean cosine of each recommendation to all passages of linkable documents."""
-    hashes = [row[0] for row in db.execute("select p.sha256 from passages p join documents d on d.id = p.document_id where d.kind != 'review'")]
-    passages = vectors_for(db, hashes, model)
-    passages = passages[passages.any(axis=1)]
-    if len(passages) == 0:
-        return {}
-    means = (passages @ matrix.T).mean(axis=0)
-    return {rec["id"]: float(means[i]) for i, rec in enumerate(recs)}
-
-
-def recommendation_vectors(db: sqlite_utils.Database, model: str) -> tuple[list[dict], np.ndarray]:
-    recs = list(db.query("select id, review, key, slug, title, text from recommendations where parent_id is null order by id"))
-    matrix = vectors_for(db, [text_hash(r["text"]) for r in recs], model)
-    return recs, matrix
+def make_linker(db: sqlite_utils.Database, settings: Settings | None = None) -> Linker:
+    settings = settings or Settings()
+    recs = list(db.query("select * from recommendations where parent_id is null order by id"))
+    return Linker(recs, load_profiles(db, recs, settings.model), load_scorer(db), settings)
 
 
 def documents_to_link(db: sqlite_utils.Database, rebuild: bool = False) -> list[int]:
@@ -191,25 +145,18 @@ def link_documents(
     progress: Callable[[int], None] | None = None,
 ) -> LinkReport:
     """Link the passages of non-review documents. Only documents not linked yet, unless `rebuild`
-    (everything) or `document_ids` (those). Requires `embed` to have run for semantic links."""
-    settings = settings or Settings()
+    (everything) or `document_ids` (those). Requires `embed` to have run for similarity links."""
     refresh_mentions(db)
-    recs, matrix = recommendation_vectors(db, settings.model)
-    known = [i for i, row in enumerate(matrix) if row.any()]
-    index = VectorIndex([recs[i]["id"] for i in known], matrix[known], backend=settings.backend)
-    priors = recommendation_priors(db, recs, matrix, settings.model)
-    terms = {rec["id"]: stems(f"{rec['title'] or ''} {rec['text']}") for rec in recs}
-    rec_by_id = {r["id"]: r for r in recs}
+    linker = make_linker(db, settings)
     with db.atomic():
-        run_id = int(
-            db.table("runs").insert({"command": "link", "version": __version__, "settings": json.dumps(settings.as_dict()), "started_at": utcnow()}).last_pk or 0
-        )
+        started = {"command": "link", "version": __version__, "settings": json.dumps(linker.settings.as_dict()), "started_at": utcnow()}
+        run_id = int(db.table("runs").insert(started).last_pk or 0)
     if document_ids is None:
         document_ids = documents_to_link(db, rebuild)
-    report = LinkReport(run_id, 0, 0, backend=index.backend)
+    report = LinkReport(run_id, 0, 0)
     for document_id in document_ids:
         with db.atomic():
-            rows = link_document(db, document_id, settings, index, priors, terms, rec_by_id, run_id)
+            rows = link_document(db, document_id, linker, run_id)
         report.documents += 1
         report.links += len(rows)
         for row in rows:
@@ -221,70 +168,157 @@ def link_documents(
     return report
 
 
-def link_document(
-    db: sqlite_utils.Database,
-    document_id: int,
-    settings: Settings,
-    index: VectorIndex,
-    priors: dict[int, float],
-    terms: dict[int, frozenset],
-    rec_by_id: dict[int, dict],
-    run_id: int,
-) -> list[dict]:
-    """Replace the links of one document (inside the caller's transaction) and return them."""
-    document = db.table("documents").get(document_id)
+def reference_matrix(db: sqlite_utils.Database, document: dict, passages: list[dict], columns: dict[int, int], task: str) -> np.ndarray:
+    """(passages, recommendations): 2 where the response layout answers the item, 1 where a passage
+    refers to it by number or register slug."""
+    found = np.zeros((len(passages), len(columns)), dtype=np.float32)
+    row_of = {passage["id"]: row for row, passage in enumerate(passages)}
+    for mention in db.query("select passage_id, recommendation_id from mentions where document_id = ? and recommendation_id is not null", [document["id"]]):
+        if mention["recommendation_id"] in columns and mention["passage_id"] in row_of:
+            found[row_of[mention["passage_id"]], columns[mention["recommendation_id"]]] = 1
+    if task == "position":
+        for passage_id, ref in layout_sections(passages).items():
+            answered = resolve_id(db, ref, document["review"])
+            if answered in columns:
+                found[row_of[passage_id], columns[answered]] = 2
+    return found
+
+
+def passage_signals(linker: Linker, passages: list[dict], vectors: np.ndarray, columns: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per passage and recommendation: the best profile similarity and the names used, and which
+    passages count at all (furniture and very short passages do not)."""
+    texts = [p["text"] for p in passages]
+    scores = linker.profiles.passage_scores(vectors)[:, columns]
+    names = linker.profiles.name_hits(texts)[:, columns]
+    linkable = np.array([len(t.split()) >= linker.settings.min_words and not is_boilerplate(t) and v.any() for t, v in zip(texts, vectors)], dtype=bool)
+    scores[~linkable] = -1.0
+    names[~linkable] = 0
+    return scores, names, linkable
+
+
+def carriers(scores: np.ndarray, names: np.ndarray, refs: np.ndarray, linkable: np.ndarray, column: int, linked: bool) -> list[tuple[int, str]]:
+    """(passage row, method) for the passages that carry a link to one recommendation."""
+    chosen = {int(row): ("response_layout" if refs[row, column] == 2 else "explicit") for row in np.nonzero(refs[:, column])[0]}
+    if linked:
+        for row in np.nonzero(names[:, column])[0]:
+            chosen.setdefault(int(row), "named")
+        if not chosen and linkable.any():
+            best = float(scores[:, column].max())
+            for row in np.nonzero(scores[:, column] >= best - CARRIER_MARGIN)[0][:2]:
+                chosen.setdefault(int(row), "semantic")
+    return sorted(chosen.items())
+
+
+@dataclass
+class DocumentView:
+    """What the linker sees of one document: its passages and, per passage and recommendation in its
+    review, similarity, names and references; per recommendation, the scorer's features."""
+
+    document: dict
+    task: str
+    passages: list[dict]
+    vectors: np.ndarray
+    recs: list[dict]
+    scores: np.ndarray
+    names: np.ndarray
+    refs: np.ndarray
+    linkable: np.ndarray
+
+    @property
+    def features(self) -> np.ndarray:
+        return document_features(self.scores[self.linkable], self.names[self.linkable], self.refs[self.linkable].clip(0, 1), self.document["kind"])
+
+
+def view_document(db: sqlite_utils.Database, linker: Linker, document_id: int) -> DocumentView | None:
+    """None for documents that are not linked (reviews, unknown kinds, no recommendations)."""
+    document = dict(db.table("documents").get(document_id))
     task = TASK_BY_KIND.get(document["kind"])
-    db.execute("delete from links where document_id = ?", [document_id])
-    if task is None:
-        db.table("documents").update(document_id, {"linked_run": run_id})
-        return []
+    in_review = [i for i, rec in enumerate(linker.recs) if document["review"] is None or rec["review"] == document["review"]]
+    if task is None or not in_review:
+        return None
     passages = list(db.query("select * from passages where document_id = ? order by seq", [document_id]))
-    mentions: dict[int, list[int]] = {}
-    for row in db.query("select passage_id, recommendation_id from mentions where document_id = ? and recommendation_id is not null", [document_id]):
-        mentions.setdefault(row["passage_id"], []).append(row["recommendation_id"])
-    layout = layout_sections(passages) if task == "position" else {}
-    declared_signals = json.loads(document["declared"] or "{}").get("signals") or {}
-    vectors = vectors_for(db, [p["sha256"] for p in passages], settings.model)
-    passage_priors = (vectors @ index.matrix.T).mean(axis=1) if len(index.ids) else np.zeros(len(passages))
-    rows: list[dict] = []
-    for passage, vector, passage_prior in zip(passages, vectors, passage_priors):
-        candidates: list[tuple[int, str, float | None]] = []
-        answered = resolve_id(db, layout[passage["id"]], document["review"]) if passage["id"] in layout else None
-        if answered is not None:
-            candidates.append((answered, "response_layout", None))
-        for rec_id in dict.fromkeys(mentions.get(passage["id"], [])):
-            if not any(c[0] == rec_id for c in candidates):
-                candidates.append((rec_id, "explicit", None))
-        if not candidates and vector.any() and len(passage["text"].split()) >= settings.min_words:
-            candidates = [(rec_id, "semantic", score) for rec_id, score in semantic_candidates(index, vector, passage["text"], float(passage_prior), priors, terms, settings)]
-        if not candidates:
-            continue
-        reading = read_passage(passage["text"], task)
-        for rec_id, method, score in candidates:
-            rec = rec_by_id.get(rec_id)
-            if rec is None:
-                continue
-            declared = task == "signal" and rec["slug"] in declared_signals
-            row_reading = declared_reading(declared_signals[rec["slug"]], reading) if declared else reading
-            rows.append(
-                {
-                    "id": link_id(document["sha256"], passage["seq"], f"{rec['review']}:{rec['key']}"),
-                    "passage_id": passage["id"],
-                    "document_id": document_id,
-                    "recommendation_id": rec_id,
-                    "task": task,
-                    "method": method,
-                    "score": round(score, 4) if score is not None else None,
-                    "threshold": settings.threshold if method == "semantic" else None,
-                    "model": settings.model if method == "semantic" else None,
-                    "quote": passage["text"],
-                    "start": passage["start"],
-                    "end": passage["end"],
-                    "run_id": run_id,
-                    **row_reading,
-                    "rule": f"{method};{row_reading['rule']}",
-                }
-            )
+    vectors = vectors_for(db, [p["sha256"] for p in passages], linker.settings.model)
+    scores, names, linkable = passage_signals(linker, passages, vectors, in_review)
+    refs = reference_matrix(db, document, passages, {linker.recs[i]["id"]: c for c, i in enumerate(in_review)}, task)
+    return DocumentView(document, task, passages, vectors, [linker.recs[i] for i in in_review], scores, names, refs, linkable)
+
+
+def link_document(db: sqlite_utils.Database, document_id: int, linker: Linker, run_id: int) -> list[dict]:
+    """Replace the links of one document (inside the caller's transaction) and return them."""
+    db.execute("delete from links where document_id = ?", [document_id])
+    view = view_document(db, linker, document_id)
+    rows = link_rows(view, linker, run_id) if view is not None else []
     db.table("links").insert_all(rows, replace=True)
     db.table("documents").update(document_id, {"linked_run": run_id})
     return rows
+
+
+def link_rows(view: DocumentView, linker: Linker, run_id: int) -> list[dict]:
+    """Every link of a document: for each recommendation the scorer accepts (or the text references),
+    its carrying passages, each read for the document's task and for a reported government position."""
+    probabilities = linker.fitted().probabilities(view.features)
+    leads = lead_ins(view.passages)
+    declared_signals = json.loads(view.document["declared"] or "{}").get("signals") or {}
+    overall = document_stance(view, leads) if view.task == "stance" else None
+    rows: list[dict] = []
+    for column, rec in enumerate(view.recs):
+        probability = float(probabilities[column])
+        for row, method in carriers(view.scores, view.names, view.refs, view.linkable, column, probability >= linker.threshold):
+            passage, lead = view.passages[row], leads.get(view.passages[row]["id"])
+            reading = read(view.task, passage["text"], view.vectors[row], lead, rec["direction"])
+            if reading is not None and view.task == "signal" and rec["slug"] in declared_signals:
+                reading = declared(declared_signals[rec["slug"]], reading)
+            if reading is not None and overall is not None and reading.label == "neutral":
+                reading = inherit(reading, overall)
+            found = [(reading, "")] if reading is not None else []
+            if view.task != "position":
+                reported = read("position", passage["text"], view.vectors[row], lead, reported=True)
+                found += [(reported, ":position")] if reported is not None else []
+            for item, suffix in found:
+                rows.append(link_row(view.document, passage, rec, method, float(view.scores[row, column]), probability, linker, item, suffix, run_id))
+    return rows
+
+
+def document_stance(view: DocumentView, leads: dict[int, str]) -> Reading | None:
+    """The author's view across the whole page, for items the page lists without judging each one
+    ("We welcome the review. It proposes X, Y and Z"): the view most passages take, if any does."""
+    votes: dict[str, list[Reading]] = {}
+    for row, passage in enumerate(view.passages):
+        if view.linkable[row]:
+            reading = read("stance", passage["text"], view.vectors[row], leads.get(passage["id"]))
+            if reading is not None and reading.label != "neutral" and (reading.cues or (reading.probability or 0) >= 0.6):
+                votes.setdefault(reading.label, []).append(reading)
+    if not votes:
+        return None
+    label = max(votes, key=lambda name: (len(votes[name]), sum(r.probability or 0 for r in votes[name])))
+    return votes[label][0]
+
+
+def inherit(reading: Reading, overall: Reading) -> Reading:
+    """A neutral passage on an item takes the page's overall view, and says so in its rule."""
+    return Reading(reading.task, overall.label, overall.probability, overall.cues, reading.speaker, reading.target_date, f"{reading.rule};page-view")
+
+
+def link_row(
+    document: dict, passage: dict, rec: dict, method: str, similarity: float, probability: float, linker: Linker, reading: Reading, suffix: str, run_id: int
+) -> dict:
+    """One link with its provenance. A reported position gets its own id beside the passage's reading."""
+    machine = method in ("semantic", "named")
+    return {
+        "id": link_id(document["sha256"], passage["seq"], f"{rec['review']}:{rec['key']}{suffix}"),
+        "passage_id": passage["id"],
+        "document_id": document["id"],
+        "recommendation_id": rec["id"],
+        "task": reading.task,
+        "method": method,
+        "score": round(similarity, 4) if similarity > -1 else None,
+        "probability": round(probability, 4),
+        "threshold": linker.fitted().auto_threshold if machine else None,
+        "model": linker.settings.model if machine else None,
+        "quote": passage["text"],
+        "start": passage["start"],
+        "end": passage["end"],
+        "run_id": run_id,
+        **reading.columns(),
+        "rule": f"{method};{reading.rule}",
+    }

@@ -68,6 +68,13 @@ def resolve_id(db: sqlite_utils.Database, ref: str | int | None, review: str | N
         return None
 
 
+def profile_texts(rec: dict) -> list[str]:
+    """What a recommendation is known by, for similarity: its title, its text (the official one once
+    reconciled), the register summary, and the register's profile sentences."""
+    texts = [rec.get("title"), rec.get("text"), rec.get("summary"), *json.loads(rec.get("profile") or "[]")]
+    return list(dict.fromkeys(text for text in texts if text))
+
+
 def only_review(db: sqlite_utils.Database) -> str:
     """The review of a single-review database; a `NotFoundError` naming the choices otherwise."""
     reviews = [row[0] for row in db.execute("select slug from reviews order by slug")]

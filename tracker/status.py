@@ -37,8 +37,9 @@ POSITION_STATUS = {
     "noted": "under_consideration",
     "not_accepted": "not_accepted",
 }
-METHOD_RANK = {"response_layout": 3, "explicit": 2, "semantic": 1}
-METHOD_CONFIDENCE = {"response_layout": 0.95, "explicit": 0.9, "semantic": 0.6}
+METHOD_RANK = {"response_layout": 4, "explicit": 3, "named": 2, "semantic": 1}
+METHOD_CONFIDENCE = {"response_layout": 0.95, "explicit": 0.9, "named": 0.75, "semantic": 0.6}
+MACHINE_METHODS = {"named", "semantic"}  # links a model judged: they decide alone only above the auto threshold
 DOCUMENT_CONFIDENCE = {"high": 1.0, "medium": 0.8, "low": 0.6}
 SIGNAL_SEVERITY = {"reversed": 5, "stalled": 4, "implemented": 3, "in_progress": 2, "planned": 1}
 POSITIVE = {"planned", "in_progress", "implemented"}
@@ -61,14 +62,16 @@ class Evidence:
     assessor: str
     target_date: str | None
     confirmed: bool
+    document_confidence: str | None = None
+    probability: float | None = None  # the link scorer's, for machine links
+    auto_threshold: float | None = None  # the probability at which the scorer decides alone
 
     @property
     def confidence(self) -> float:
         if self.confirmed:
             return 1.0
-        return round(METHOD_CONFIDENCE.get(self.method, 0.5) * DOCUMENT_CONFIDENCE.get(self.document_confidence or "", 0.9), 2)
-
-    document_confidence: str | None = None
+        method = self.probability if self.method in MACHINE_METHODS and self.probability is not None else METHOD_CONFIDENCE.get(self.method, 0.5)
+        return round(method * DOCUMENT_CONFIDENCE.get(self.document_confidence or "", 0.9), 2)
 
     def cite(self) -> str:
         who = self.publisher or self.document_title
@@ -99,7 +102,7 @@ def load_evidence(db: sqlite_utils.Database, as_of: str | None = None) -> dict[i
     """Usable links per recommendation, dated on or before `as_of`; rejected links left out."""
     overrides = {row["link_id"]: row["action"] for row in db.query("select link_id, action from overrides where action in ('confirm', 'reject') order by id")}
     rows = db.query(
-        f"""select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date,
+        f"""select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date, l.probability, l.threshold,
         d.id as document_id, d.title, d.publisher, d.published, d.url, d.confidence, {ASSESSOR_SQL} as assessor,
         r.parent_id
         from links l join documents d on d.id = l.document_id join recommendations r on r.id = l.recommendation_id
@@ -114,7 +117,7 @@ def load_evidence(db: sqlite_utils.Database, as_of: str | None = None) -> dict[i
         item = Evidence(
             row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], row["document_id"],
             row["title"], row["publisher"], row["published"], row["url"], row["assessor"], row["target_date"],
-            overrides.get(row["id"]) == "confirm", row["confidence"],
+            overrides.get(row["id"]) == "confirm", row["confidence"], row["probability"], row["threshold"],
         )  # fmt: skip
         evidence.setdefault(row["parent_id"] or row["recommendation_id"], []).append(item)
     return evidence
@@ -125,8 +128,12 @@ def strongest(items: list[Evidence], key=lambda e: 0) -> Evidence:
 
 
 def decisive(item: Evidence) -> bool:
-    """Similarity links are shown as evidence but decide a status only once a person confirms them."""
-    return item.method != "semantic" or item.confirmed
+    """Machine links (similarity, names) decide a status alone only when the link scorer is sure
+    enough (its probability reaches the auto threshold chosen for precision >= 0.9); below it they
+    are shown as evidence and wait for a person to confirm them."""
+    if item.confirmed or item.method not in MACHINE_METHODS:
+        return True
+    return item.probability is not None and item.auto_threshold is not None and item.probability >= item.auto_threshold
 
 
 def latest_signal(items: list[Evidence]) -> Evidence | None:

@@ -1,0 +1,50 @@
+"""Who says what in a sentence: the government (or the department, a minister, NHS England), someone
+quoted or reported, or the author.
+
+A sentence in which the government acts on a recommendation ("ministers rejected the target", "the
+proposal was turned down by DHSC", "the government's response accepts...") states or reports a
+government position in any kind of document; it is never the author's stance. Words in quotation
+marks or after "said" belong to their speaker.
+"""
+
+from __future__ import annotations
+
+import re
+
+GOVERNMENT = (
+    r"(?:the\s+)?(?:uk\s+)?government(?:'s|’s)?|ministers?|the\s+(?:health\s+)?secretary(?:\s+of\s+state)?|health\s+secretary"
+    r"|dhsc|the\s+department(?:\s+of\s+health(?:\s+and\s+social\s+care)?)?|department\s+of\s+health(?:\s+and\s+social\s+care)?"
+    r"|whitehall|(?:the\s+)?treasury|downing\s+street|no\.?\s?10|nhs\s+england|nhse|the\s+centre"
+)
+ACTS = (
+    r"accept\w*|reject\w*|agree\w*|declin\w*|refus\w*|turn\w*\s+down|rul\w*\s+out|dismiss\w*|welcom\w*|not\w*|acknowledg\w*"
+    r"|commit\w*|respond\w*|response|decision|position|said|say\w*|stat\w*|confirm\w*|announc\w*|plan\w*|intend\w*"
+    r"|will|would|won['’]t|does\s+not|did\s+not|has|have|had|is|was|backed|support\w*|consider\w*|explor\w*|review\w*"
+)
+# The government as the subject of an act (up to five words between), or as the agent of a passive.
+GOVERNMENT_ACTS = re.compile(
+    rf"\b(?:{GOVERNMENT})\b(?:\W+\w+){{0,5}}?\W+(?:{ACTS})\b|\b(?:by|from)\s+(?:{GOVERNMENT})\b",
+    re.IGNORECASE,
+)
+REPORTED = re.compile(r"[“\"](?P<quoted>[^”\"]{12,})[”\"]|\b(?:said|says|told|according to|argued|warned|added)\b", re.IGNORECASE)
+AUTHOR = re.compile(r"\b(?:we|our|us|i)\b", re.IGNORECASE)
+
+
+def government_acts(sentence: str) -> bool:
+    """True when the government (department, minister, NHS England) is the one acting in the sentence."""
+    return GOVERNMENT_ACTS.search(sentence) is not None
+
+
+def speaker(sentence: str) -> str:
+    """'government', 'reported' (quoted or reported speech of someone else) or 'author'."""
+    if government_acts(sentence) and not _author_reacts(sentence):
+        return "government"
+    if REPORTED.search(sentence) and not AUTHOR.search(sentence.split('"')[0]):
+        return "reported"
+    return "author"
+
+
+def _author_reacts(sentence: str) -> bool:
+    """'We are disappointed that the government rejected X': the author speaks, about the government."""
+    first = re.search(rf"\b(?:{GOVERNMENT})\b", sentence, re.IGNORECASE)
+    return first is not None and AUTHOR.search(sentence[: first.start()]) is not None

@@ -1,0 +1,111 @@
+"""Fit the learned parts from labelled data: the link scorer (from labelled pages, the corpus's own
+declarations and every person's confirm/reject in a database) and the sentence readers.
+
+`tracker fit DB` refits the scorer into DB (table `models`), so a team's decisions improve its own
+tracker; it prints the held-out figures of the old and the new scorer on the same examples.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from .link import Linker, make_linker, view_document
+from .recommendations import resolve_id
+from .scorer import LinkScorer, fit_scorer, held_out_probabilities, load_scorer, pair_metrics
+
+PAGE_WEIGHT = 3.0  # a labelled real page counts more than one of our own digests
+DECISION_WEIGHT = 5.0  # and a person's decision more still
+
+
+@dataclass
+class Examples:
+    features: np.ndarray
+    linked: np.ndarray
+    weights: np.ndarray
+    groups: np.ndarray
+    sources: dict[str, int]
+
+    def __len__(self) -> int:
+        return len(self.linked)
+
+
+def page_labels(db: sqlite_utils.Database, pages: list[dict], documents: dict[str, int]) -> dict[int, set[int | None]]:
+    """document id -> the recommendations a labelled page is about."""
+    labels: dict[int, set[int | None]] = {}
+    for page in pages:
+        if page["id"] in documents:
+            review = db.table("documents").get(documents[page["id"]])["review"]
+            labels[documents[page["id"]]] = {resolve_id(db, item["recommendation"], review) for item in page["items"]}
+    return labels
+
+
+def corpus_labels(db: sqlite_utils.Database) -> dict[int, set[int | None]]:
+    """document id -> the register items a curated digest declares in its front matter."""
+    labels: dict[int, set[int | None]] = {}
+    for row in db.query("select id, review, declared from documents where kind != 'review' and declared is not null"):
+        declared = json.loads(row["declared"]).get("recommendations")
+        if declared:
+            labels[row["id"]] = {resolve_id(db, slug, row["review"]) for slug in declared}
+    return labels
+
+
+def decisions(db: sqlite_utils.Database) -> dict[tuple[int, int], bool]:
+    """(document, recommendation) -> the latest person's decision on any link between them."""
+    rows = db.query(
+        """select l.document_id, l.recommendation_id, o.action from overrides o join links l on l.id = o.link_id
+        where o.action in ('confirm', 'reject') order by o.id"""
+    )
+    return {(row["document_id"], row["recommendation_id"]): row["action"] == "confirm" for row in rows}
+
+
+def gather(db: sqlite_utils.Database, linker: Linker, labelled: dict[str, dict[int, set[int | None]]], decided: dict[tuple[int, int], bool]) -> Examples:
+    """One example per (labelled document, recommendation of its review); a person's decision on a
+    pair overrides the label and weighs most."""
+    weight_of = {"pages": PAGE_WEIGHT, "corpus": 1.0}
+    features, linked, weights, groups = [], [], [], []
+    sources = {name: 0 for name in (*labelled, "decisions")}
+    by_source: dict[str, dict[int, set[int | None]]] = {**labelled, "decisions": {document: set() for document, _ in decided}}
+    for source, labels in by_source.items():
+        for document_id, recs in labels.items():
+            view = view_document(db, linker, document_id)
+            if view is None:
+                continue
+            if source == "corpus":  # our digests cite "(register: slug)": learn from their words, not their tags
+                view.refs[:] = 0
+            document_features = view.features
+            for column, rec in enumerate(view.recs):
+                pair = (document_id, rec["id"])
+                if source == "decisions" and pair not in decided:
+                    continue
+                features.append(document_features[column])
+                linked.append(decided.get(pair, rec["id"] in recs))
+                weights.append(DECISION_WEIGHT if pair in decided else weight_of[source])
+                groups.append(document_id)
+                sources[source] += 1
+    return Examples(np.array(features), np.array(linked, dtype=bool), np.array(weights), np.array(groups), sources)
+
+
+def fit_link_scorer(db: sqlite_utils.Database, labelled: dict[str, dict[int, set[int | None]]]) -> tuple[LinkScorer, dict]:
+    """Fit a scorer on labelled documents plus the decisions in DB; the report gives the held-out
+    figures of the scorer in force before and of the new one, on the same examples."""
+    linker = make_linker(db)
+    examples = gather(db, linker, labelled, decisions(db))
+    if len(examples) == 0 or examples.linked.all() or not examples.linked.any():
+        raise ValueError("fitting needs labelled documents with both linked and unlinked recommendations")
+    previous = load_scorer(db)
+    scorer = fit_scorer(examples.features, examples.linked, examples.weights, examples.groups, {**examples.sources, "positives": int(examples.linked.sum())})
+    held_out = held_out_probabilities(examples.features, ["linked" if v else "not" for v in examples.linked], examples.weights, examples.groups, 1.0)
+    report = {
+        "examples": examples.sources,
+        "positives": int(examples.linked.sum()),
+        "before": pair_metrics(previous.probabilities(examples.features), examples.linked, previous.link_threshold) if previous else None,
+        "after_held_out": pair_metrics(held_out, examples.linked, scorer.link_threshold),
+        "after_auto_held_out": pair_metrics(held_out, examples.linked, scorer.auto_threshold),
+        "link_threshold": scorer.link_threshold,
+        "auto_threshold": scorer.auto_threshold,
+    }
+    return scorer, report

@@ -1,0 +1,216 @@
+"""Evaluation on real outside pages: labels per page (which items it is about, with stance, reported
+government positions and evidence signals), the page text read from a folder that is never committed.
+
+Gold format (JSON Lines, one page a line; see tests/gold/real_pages.jsonl):
+  {"id": "...", "url": "...", "query": "...", "title": "...", "publisher": "...", "date": "2023-04-05",
+   "date_precision": "day", "kind": "stakeholder_response", "split": "tune" | "report",
+   "items": [{"recommendation": "peer-review", "stance": "support", "position": null, "signal": null,
+              "changes_status": false}]}
+The text of a page is `DIR/<id>.txt`. Pages are ingested into a copy of the database, linked, and
+scored per (page, recommendation): links; stance, positions and signals on the gold items; and
+whether a page that should change an item's status does so without a person.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from .build import Progress, embed_all, link, no_progress
+from .errors import TrackerError
+from .recommendations import only_review, resolve_id
+from .scorer import LinkScorer
+from .status import POSITION_STATUS, SIGNAL_SEVERITY, SIGNAL_STATUS, Evidence, decisive
+
+TASKS = ("link", "stance", "position", "signal", "status_change")
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict:
+        return {"precision": round(self.precision, 3), "recall": round(self.recall, 3), "f1": round(self.f1, 3), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+@dataclass
+class PageReport:
+    pages: int
+    missing_texts: list[str]
+    scores: dict[str, Score] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, Score]] = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+
+    def add(self, kind: str, task: str, tp: int = 0, fp: int = 0, fn: int = 0) -> None:
+        for table in (self.scores, self.by_kind.setdefault(kind, {})):
+            score = table.setdefault(task, Score())
+            score.tp, score.fp, score.fn = score.tp + tp, score.fp + fp, score.fn + fn
+
+    def as_dict(self) -> dict:
+        return {
+            "pages": self.pages, "missing_texts": self.missing_texts,
+            "scores": {task: score.as_dict() for task, score in self.scores.items()},
+            "by_kind": {kind: {task: score.as_dict() for task, score in tasks.items()} for kind, tasks in self.by_kind.items()},
+            "errors": self.errors,
+        }  # fmt: skip
+
+
+def read_pages(path: Path, split: str | None = None) -> list[dict]:
+    """The labelled pages of a gold file, optionally one split ('tune' or 'report')."""
+    try:
+        pages = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, json.JSONDecodeError) as error:
+        raise TrackerError(f"{path}: not a page gold file ({error})") from error
+    return [page for page in pages if split in (None, "all") or page.get("split") == split]
+
+
+@contextmanager
+def database_copy(db_path: Path) -> Iterator[sqlite_utils.Database]:
+    """A throwaway copy of a database (through SQLite's backup, so a live WAL is included)."""
+    from .db import open_db
+
+    with tempfile.TemporaryDirectory(prefix="tracker-eval-") as folder:
+        target = Path(folder) / "copy.db"
+        source = sqlite_utils.Database(db_path)
+        destination = sqlite_utils.Database(target)
+        source.conn.backup(destination.conn)
+        source.close()
+        destination.close()
+        yield open_db(target)
+
+
+def ingest_pages(db: sqlite_utils.Database, pages: list[dict], texts: Path, review: str | None = None) -> tuple[dict[str, int], list[str]]:
+    """Ingest each page's text with its labelled metadata; (page id -> document id, ids without text)."""
+    from .ingest import ingest
+
+    documents, missing = {}, []
+    with tempfile.TemporaryDirectory(prefix="tracker-pages-") as folder:
+        for page in pages:
+            source = texts / f"{page['id']}.txt"
+            if not source.exists():
+                missing.append(page["id"])
+                continue
+            staged = Path(folder) / f"{page['id']}.txt"
+            shutil.copy(source, staged)
+            meta = {"kind": page["kind"], "title": page.get("title"), "publisher": page.get("publisher"), "published": page.get("date"),
+                    "date_precision": page.get("date_precision"), "url": page.get("url"), "review": review}  # fmt: skip
+            result = ingest(db, str(staged), meta, replace=True)
+            if result.document_id is None:
+                raise TrackerError(f"page {page['id']}: {result.reason}")
+            documents[page["id"]] = result.document_id
+    return documents, missing
+
+
+def predictions(db: sqlite_utils.Database, document_id: int) -> dict[int, dict]:
+    """Per recommendation the page links to: its stance, reported position and signal, and whether a
+    link would change its status without a person."""
+    found: dict[int, dict] = {}
+    for row in db.query("select * from links where document_id = ? order by passage_id", [document_id]):
+        rec = row["recommendation_id"]
+        item = found.setdefault(rec, {"labels": {"stance": Counter(), "position": Counter(), "signal": Counter()}, "decides": False})
+        item["labels"][row["task"]][row["label"]] += 1
+        evidence = Evidence(row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], document_id, "", None, None, None,
+                            "independent", None, False, None, row["probability"], row["threshold"])  # fmt: skip
+        moves = row["label"] in SIGNAL_STATUS if row["task"] == "signal" else row["label"] in POSITION_STATUS if row["task"] == "position" else False
+        item["decides"] = item["decides"] or (moves and decisive(evidence))
+    return {rec: {"stance": pick_stance(item["labels"]["stance"]), "position": pick(item["labels"]["position"], POSITION_STATUS),
+                  "signal": pick_signal(item["labels"]["signal"]), "decides": item["decides"]} for rec, item in found.items()}  # fmt: skip
+
+
+def pick_stance(labels: Counter) -> str | None:
+    views = Counter({label: n for label, n in labels.items() if label != "neutral"})
+    return views.most_common(1)[0][0] if views else ("neutral" if labels else None)
+
+
+def pick(labels: Counter, allowed: dict) -> str | None:
+    named = Counter({label: n for label, n in labels.items() if label in allowed})
+    return named.most_common(1)[0][0] if named else None
+
+
+def pick_signal(labels: Counter) -> str | None:
+    moving = [label for label in labels if label in SIGNAL_SEVERITY]
+    if moving:
+        return max(moving, key=lambda label: (labels[label], SIGNAL_SEVERITY[label]))
+    return "mention" if labels else None
+
+
+def score_pages(db: sqlite_utils.Database, pages: list[dict], documents: dict[str, int], missing: list[str]) -> PageReport:
+    report = PageReport(len(documents), missing)
+    for page in pages:
+        if page["id"] not in documents:
+            continue
+        review = db.table("documents").get(documents[page["id"]])["review"]
+        predicted = predictions(db, documents[page["id"]])
+        gold = {resolve_id(db, item["recommendation"], review): item for item in page["items"]}
+        if None in gold:
+            raise TrackerError(f"page {page['id']}: unknown recommendation in {[i['recommendation'] for i in page['items']]}")
+        score_page(report, page, gold, predicted, db)
+    return report
+
+
+def score_page(report: PageReport, page: dict, gold: dict, predicted: dict, db: sqlite_utils.Database) -> None:
+    kind = page["kind"]
+    slug = {row["id"]: row["slug"] or row["label"] for row in db.query("select id, slug, label from recommendations")}
+    for rec in set(gold) | set(predicted):
+        hit = rec in gold and rec in predicted
+        report.add(kind, "link", tp=int(hit), fp=int(rec not in gold), fn=int(rec not in predicted))
+        if not hit:
+            report.errors.append({"page": page["id"], "task": "link", "recommendation": slug[rec], "gold": rec in gold, "predicted": rec in predicted})
+    for task in ("stance", "position", "signal"):
+        for rec in set(gold) | set(predicted):
+            wanted = (gold.get(rec) or {}).get(task)
+            got = (predicted.get(rec) or {}).get(task)
+            if task == "stance" and wanted is None:
+                continue  # pages that are not stakeholder views carry no stance to judge
+            if wanted is None and got is None or (task == "signal" and wanted is None and got == "mention"):
+                continue
+            report.add(kind, task, tp=int(wanted == got), fp=int(got is not None and wanted != got), fn=int(wanted is not None and wanted != got))
+            if wanted != got:
+                report.errors.append({"page": page["id"], "task": task, "recommendation": slug[rec], "gold": wanted, "predicted": got})
+    for rec, item in gold.items():
+        if item.get("changes_status"):
+            moved = bool((predicted.get(rec) or {}).get("decides"))
+            report.add(kind, "status_change", tp=int(moved), fn=int(not moved))
+
+
+def evaluate_pages(db_path: Path, pages: list[dict], texts: Path, progress: Progress = no_progress) -> PageReport:
+    """Ingest the pages into a copy of the database, link them, and score them; the database itself
+    is not touched."""
+    with database_copy(db_path) as db:
+        documents, missing = ingest_pages(db, pages, texts, review=only_review(db))
+        link(db, document_ids=list(documents.values()), progress=progress)
+        return score_pages(db, pages, documents, missing)
+
+
+def fit_on_pages(db_path: Path, pages: list[dict], texts: Path, progress: Progress = no_progress) -> tuple[LinkScorer, dict]:
+    """Fit the link scorer on labelled pages (ingested into a copy), the corpus and DB's decisions."""
+    from .fit import corpus_labels, fit_link_scorer, page_labels
+
+    with database_copy(db_path) as db:
+        documents, missing = ingest_pages(db, pages, texts, review=only_review(db))
+        embed_all(db, progress)
+        scorer, report = fit_link_scorer(db, {"pages": page_labels(db, pages, documents), "corpus": corpus_labels(db)})
+        return scorer, {**report, "missing_texts": missing}

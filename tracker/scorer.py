@@ -1,0 +1,209 @@
+"""Does a document speak to a recommendation? A calibrated probability from a learned link scorer.
+
+Each recommendation is known by its profile: title, summary (or official text) and the register's
+profile sentences. For one document, every passage is scored against every profile sentence; the
+features of a (document, recommendation) pair summarise those scores (best, second best, rank and
+margin among all recommendations, centred on the document), plus name and number references and the
+document's kind. A logistic model trained on labelled real pages, the corpus and every human
+confirm/reject turns them into a probability. Two thresholds come with the model, both chosen on
+the tuning data: `link` (best F1: shown as evidence) and `auto` (precision >= 0.9: decides a status
+without a person).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import sqlite_utils
+
+from .db import utcnow
+from .learn import LogisticModel, fit_logistic
+
+FEATURES = [
+    "best", "second", "centred", "inverse_rank", "margin", "strong_passages",
+    "name_hits", "number_hits", "kind_evidence", "kind_stakeholder", "kind_government",
+]  # fmt: skip
+KINDS = {"evidence": "kind_evidence", "stakeholder_response": "kind_stakeholder", "government_response": "kind_government"}
+STRONG = 0.5  # a passage this close to a profile sentence is on the topic
+MODEL_NAME = "link-scorer"
+AUTO_PRECISION = 0.9
+
+
+@dataclass
+class Profiles:
+    """Every recommendation's profile sentences as one matrix, with the owner of each row."""
+
+    rec_ids: list[int]
+    owners: np.ndarray  # (sentences,) index into rec_ids
+    matrix: np.ndarray  # (sentences, dims)
+    aliases: list[list[Name]]
+
+    def passage_scores(self, vectors: np.ndarray) -> np.ndarray:
+        """(passages, recommendations): each passage's best cosine with any sentence of each profile."""
+        sims = vectors @ self.matrix.T if len(self.matrix) else np.zeros((len(vectors), 0))
+        scores = np.full((len(vectors), len(self.rec_ids)), -1.0, dtype=np.float32)
+        for column in range(len(self.rec_ids)):
+            rows = self.owners == column
+            if rows.any():
+                scores[:, column] = sims[:, rows].max(axis=1)
+        return scores
+
+    def name_hits(self, texts: list[str]) -> np.ndarray:
+        """(passages, recommendations): how many of each recommendation's names a passage uses."""
+        words = [(word_stems(text), set(ACRONYM.findall(text))) for text in texts]
+        return np.array([[sum(1 for name in names if name.found(*seen)) for names in self.aliases] for seen in words], dtype=np.float32).reshape(
+            len(texts), len(self.aliases)
+        )
+
+
+NAME_STOPWORDS = frozenset(["the", "and", "for", "of", "to", "in", "on", "a", "an", "by", "with", "from", "its", "their", "at", "as", "or", "into", "over", "under", "new", "call", "calls"])
+ACRONYM = re.compile(r"\b[A-Z][A-Za-z]{0,2}[A-Z]{1,4}s?\b")
+
+
+def word_stems(text: str) -> frozenset[str]:
+    """Crude stems (the first five letters) of the content words, so "programme"/"program" and
+    "ringfenced"/"ring-fenced" meet."""
+    return frozenset(word[:5] for word in re.findall(r"[a-z]{3,}", text.lower().replace("-", "")) if word not in NAME_STOPWORDS)
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name the register gives an item: an acronym matched as written, or a phrase whose content
+    words a passage uses (all of them for short names, three in four for long ones), in any order
+    and with any punctuation between."""
+
+    stems: frozenset[str]
+    acronym: str | None = None
+
+    @classmethod
+    def parse(cls, alias: str) -> Name:
+        alias = alias.strip()
+        return cls(frozenset(), alias) if ACRONYM.fullmatch(alias) else cls(word_stems(alias))
+
+    def found(self, stems: frozenset[str], acronyms: set[str]) -> bool:
+        if self.acronym:
+            return self.acronym in acronyms
+        if not self.stems:
+            return False
+        needed = len(self.stems) if len(self.stems) <= 3 else -(-3 * len(self.stems) // 4)
+        return len(self.stems & stems) >= needed
+
+
+def document_features(scores: np.ndarray, names: np.ndarray, numbers: np.ndarray, kind: str) -> np.ndarray:
+    """(recommendations, FEATURES) for one document, from its linkable passages' scores."""
+    recs = scores.shape[1]
+    if len(scores) == 0:
+        return np.zeros((recs, len(FEATURES)))
+    ordered = np.sort(scores, axis=0)[::-1]
+    best = ordered[0]
+    second = ordered[1] if len(ordered) > 1 else ordered[0]
+    rank = (-best).argsort().argsort() + 1
+    kind_columns = [1.0 if KINDS.get(kind) == name else 0.0 for name in FEATURES[-3:]]
+    return np.column_stack(
+        [
+            best, second, best - best.mean(), 1.0 / rank, best - best.max(),
+            np.log1p((scores >= STRONG).sum(axis=0)), np.log1p(names.sum(axis=0)), np.log1p(numbers.sum(axis=0)),
+            *[np.full(recs, value) for value in kind_columns],
+        ]
+    )  # fmt: skip
+
+
+@dataclass
+class LinkScorer:
+    model: LogisticModel
+    link_threshold: float
+    auto_threshold: float
+    trained_on: dict = field(default_factory=dict)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        if len(features) == 0:
+            return np.zeros(0)
+        return self.model.probabilities(features)[:, self.model.labels.index("linked")]
+
+    def as_dict(self) -> dict:
+        return {"features": FEATURES, "model": self.model.as_dict(), "link_threshold": self.link_threshold,
+                "auto_threshold": self.auto_threshold, "trained_on": self.trained_on}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> LinkScorer:
+        if spec.get("features") != FEATURES:
+            raise ValueError("the saved link scorer was fitted on other features; run `tracker fit`")
+        return cls(LogisticModel.from_dict(spec["model"]), spec["link_threshold"], spec["auto_threshold"], spec.get("trained_on", {}))
+
+
+SHIPPED = "link_scorer.json"
+
+
+@lru_cache(maxsize=1)
+def shipped_scorer() -> LinkScorer | None:
+    """The scorer fitted on the project's tuning data (tracker/data/link_scorer.json), if present."""
+    path = resources.files("tracker") / "data" / SHIPPED
+    return LinkScorer.from_dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+
+
+def load_scorer(db: sqlite_utils.Database) -> LinkScorer | None:
+    """The scorer last fitted into this database (`tracker fit`), else the shipped one."""
+    if "models" in db.table_names():
+        row = db.execute("select spec from models where name = ?", [MODEL_NAME]).fetchone()
+        if row:
+            return LinkScorer.from_dict(json.loads(row[0]))
+    return shipped_scorer()
+
+
+def save_scorer(db: sqlite_utils.Database, scorer: LinkScorer) -> None:
+    with db.atomic():
+        db.table("models").upsert({"name": MODEL_NAME, "spec": json.dumps(scorer.as_dict()), "created_at": utcnow()}, pk="name")
+
+
+def choose_thresholds(probabilities: np.ndarray, linked: np.ndarray) -> tuple[float, float]:
+    """(best-F1 threshold, lowest threshold whose links are >= AUTO_PRECISION precise)."""
+    order = np.argsort(-probabilities)
+    p, y = probabilities[order], linked[order].astype(float)
+    tp = np.cumsum(y)
+    precision = tp / np.arange(1, len(y) + 1)
+    recall = tp / max(1.0, y.sum())
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-9)
+    link = float(p[int(np.argmax(f1))]) if len(p) else 0.5
+    precise = np.nonzero(precision >= AUTO_PRECISION)[0]
+    auto = float(p[precise[-1]]) if len(precise) else 1.0
+    return round(min(link, 0.95), 4), round(max(auto, link), 4)
+
+
+def held_out_probabilities(features: np.ndarray, labels: list[str], weights: np.ndarray, groups: np.ndarray, l2: float) -> np.ndarray:
+    """Each example's probability from a model fitted without its group (document): 5 folds."""
+    folds = np.array([hash_fold(group) for group in groups])
+    held_out = np.zeros(len(labels))
+    for fold in range(5):
+        train = folds != fold
+        if (~train).any() and len(set(np.array(labels)[train])) == 2:
+            model = fit_logistic(features[train], list(np.array(labels)[train]), l2, weights[train])
+            held_out[~train] = model.probabilities(features[~train])[:, model.labels.index("linked")]
+    return held_out
+
+
+def hash_fold(group: object) -> int:
+    return int(hashlib.sha1(str(group).encode()).hexdigest(), 16) % 5
+
+
+def fit_scorer(features: np.ndarray, linked: np.ndarray, weights: np.ndarray, groups: np.ndarray, trained_on: dict, l2: float = 1.0) -> LinkScorer:
+    """Fit the scorer on (pair features, linked or not, example weight, document) and choose its
+    thresholds on held-out probabilities (folds by document), so they are not set on fitted scores."""
+    labels = ["linked" if value else "not" for value in linked]
+    held_out = held_out_probabilities(features, labels, weights, groups, l2)
+    link_threshold, auto_threshold = choose_thresholds(held_out, np.asarray(linked, dtype=bool))
+    return LinkScorer(fit_logistic(features, labels, l2, weights), link_threshold, auto_threshold, trained_on)
+
+
+def pair_metrics(probabilities: np.ndarray, linked: np.ndarray, threshold: float) -> dict:
+    """Precision, recall and F1 of the pairs at or above a threshold."""
+    chosen = probabilities >= threshold
+    tp = int((chosen & linked).sum())
+    precision = tp / max(1, int(chosen.sum()))
+    recall = tp / max(1, int(linked.sum()))
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(2 * precision * recall / max(1e-9, precision + recall), 3), "links": int(chosen.sum())}
