@@ -26,6 +26,25 @@ def test_a_confirmed_similarity_link_decides():
     assert status.status == "reversed" and status.deciding is reversed_signal and status.confidence == 1.0
 
 
+def machine(label: str, probability: float, method: str = "semantic") -> Evidence:
+    item = evidence("signal", label, method, "2025-01-01")
+    item.probability, item.auto_threshold = probability, 0.8
+    return item
+
+
+def test_a_machine_link_below_the_auto_threshold_waits_for_a_person():
+    for method in ("semantic", "named"):
+        status = decide(1, [ACCEPTED, machine("reversed", 0.79, method)])
+        assert status.status == "accepted_no_progress", method
+
+
+def test_a_machine_link_at_or_above_the_auto_threshold_decides_alone():
+    sure = machine("reversed", 0.8)
+    status = decide(1, [ACCEPTED, sure])
+    assert status.status == "reversed" and status.deciding is sure
+    assert status.confidence == round(0.8 * 0.9, 2)  # the scorer's probability, times the source's confidence
+
+
 def test_an_explicit_reference_decides_without_a_person():
     signal = evidence("signal", "in_progress", "explicit", "2024-03-01")
     status = decide(1, [ACCEPTED, signal])

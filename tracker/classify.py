@@ -58,7 +58,8 @@ def is_negated(text: str, start: int) -> bool:
 
 
 def classify(text: str, task: str) -> Verdict | None:
-    """The label whose cues weigh most in `text` (ties by priority), or None when no cue is found."""
+    """The label of the weightiest cue in `text` (ties by priority), or None when no cue is found.
+    Read one sentence at a time (`tracker.readers`): one sentence is one vote."""
     spec = rules()[task]
     scores: dict[str, float] = {}
     cues: dict[str, list[str]] = {}
@@ -70,7 +71,7 @@ def classify(text: str, task: str) -> Verdict | None:
             claimed.append((found.start(), found.end()))
             final = spec["negated"].get(label, label) if is_negated(text, found.start()) else label
             shown = f"not {found.group(0)}" if final != label else found.group(0)
-            scores[final] = scores.get(final, 0.0) + weight
+            scores[final] = max(scores.get(final, 0.0), weight)  # a word said again is not more evidence
             cues.setdefault(final, []).append(shown.lower())
     if "neutral" not in spec["labels"]:
         scores.pop("neutral", None)  # a negated cue that cancels out

@@ -67,9 +67,11 @@ ACRONYM = re.compile(r"\b[A-Z][A-Za-z]{0,2}[A-Z]{1,4}s?\b")
 
 
 def word_stems(text: str) -> frozenset[str]:
-    """Crude stems (the first five letters) of the content words, so "programme"/"program" and
-    "ringfenced"/"ring-fenced" meet."""
-    return frozenset(word[:5] for word in re.findall(r"[a-z]{3,}", text.lower().replace("-", "")) if word not in NAME_STOPWORDS)
+    """Crude stems (the first five letters) of the content words, with hyphenated words both split
+    and joined, so "programme"/"program" and "ringfenced"/"ring-fenced" meet."""
+    lower = text.lower()
+    words = re.findall(r"[a-z]{3,}", lower) + re.findall(r"[a-z]{3,}", re.sub(r"(?<=[a-z])-(?=[a-z])", "", lower))
+    return frozenset(word[:5] for word in words if word not in NAME_STOPWORDS)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class Name:
     @classmethod
     def parse(cls, alias: str) -> Name:
         alias = alias.strip()
-        return cls(frozenset(), alias) if ACRONYM.fullmatch(alias) else cls(word_stems(alias))
+        return cls(frozenset(), alias) if ACRONYM.fullmatch(alias) else cls(frozenset(w[:5] for w in re.findall(r"[a-z]{3,}", alias.lower()) if w not in NAME_STOPWORDS))
 
     def found(self, stems: frozenset[str], acronyms: set[str]) -> bool:
         if self.acronym:
