@@ -1,4 +1,4 @@
-"""Benchmark passage search as the Datasette page runs it: FTS5, vector and hybrid (RRF) search.
+"""Benchmark passage search as the Datasette page and `tracker search` run it (`tracker.search`).
 
 For each size N (default 1k, 10k, 100k passages) a temporary tracker database is built with
 `tracker.open_db`: documents of four kinds from eight publishers over 2023-2026, N passages of
@@ -7,14 +7,14 @@ everywhere and most are rare), a random 384-d unit vector per passage in `embedd
 `tracker.publish.publish` for the FTS5 index and views. Then, with Q queries of 1-3 words (default
 50) and a random unit query vector each (no model is loaded):
 
-* fts: `search(conn, q, mode="fts")` from the plugin (BM25 top 50, hit details for the top 20);
-* vector: `search(..., mode="vector")`, the in-memory numpy matrix (`PassageMatrix`);
+* fts: `search(conn, q, "fts")` (BM25 top 50, hit details for the top 20);
+* vector: `search(conn, q, "vector", embed=...)`, the in-memory numpy matrix (`PassageMatrix`);
 * knn vec0: the bare k=50 query on a sqlite-vec `vec0` table (in memory), when sqlite-vec loads;
-* hybrid: `search(..., mode="hybrid")`, both rankings fused by reciprocal rank (k=60);
+* hybrid: `search(conn, q, "hybrid", embed=...)`, both rankings fused by reciprocal rank (k=60);
 * hybrid+filter: the same with `kind=evidence` and `since=2024-01-01`.
 
 Also printed: the build time and the time to load the passage matrix from SQLite (done once per
-database file and mtime by the plugin). Figures only: nothing here asserts on timing.
+database file and mtime, then kept in memory). Figures only: nothing here asserts on timing.
 
     python bench/search.py                    # N = 1000, 10000, 100000
     python bench/search.py --sizes 1000,10000 --queries 100
@@ -34,10 +34,10 @@ import numpy as np
 from sqlite_utils.db import sqlite3  # pysqlite3 when installed, as Datasette uses
 from vocabulary import NOUNS, VERBS  # bench/ is on sys.path when a script runs
 
-from datasette_plugins.tracker_plugin import DEPTH, Filters, load_matrix, search
 from tracker.db import open_db, utcnow
 from tracker.embed import DIMENSIONS, MODEL_NAME, sqlite_vec_connection, text_hash, to_blob
 from tracker.publish import publish
+from tracker.search import DEPTH, Filters, passage_matrix, search
 
 REVIEW = "bench-review"
 VOCABULARY = np.array(NOUNS + VERBS)
@@ -111,20 +111,20 @@ def bench_size(n: int, queries: int, seed: int, use_vec0: bool) -> dict:
         build_seconds = build(path, n, seed)
         conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
         started = time.perf_counter()
-        matrix = load_matrix(conn)
+        matrix = passage_matrix(conn)  # read once, then cached for the searches below
         load_seconds = time.perf_counter() - started
         rng = np.random.default_rng(seed + 1)
         texts = [" ".join(rng.choice(VOCABULARY, size=int(rng.integers(1, 4)), replace=False)) for _ in range(queries)]
         vectors = rng.standard_normal((queries, DIMENSIONS), dtype=np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         work = list(zip(texts, vectors))
-        search(conn, texts[0], mode="hybrid", query_vector=vectors[0], matrix=matrix)  # warm the page cache
+        search(conn, texts[0], "hybrid", embed=lambda _: vectors[0])  # warm the page cache
         row = {"n": n, "build_s": build_seconds, "load_s": load_seconds}
-        row["fts"] = timed(lambda w: search(conn, w[0], mode="fts"), work)
-        row["vector"] = timed(lambda w: search(conn, w[0], mode="vector", query_vector=w[1], matrix=matrix), work)
-        row["hybrid"] = timed(lambda w: search(conn, w[0], mode="hybrid", query_vector=w[1], matrix=matrix), work)
+        row["fts"] = timed(lambda w: search(conn, w[0], "fts"), work)
+        row["vector"] = timed(lambda w: search(conn, w[0], "vector", embed=lambda _: w[1]), work)
+        row["hybrid"] = timed(lambda w: search(conn, w[0], "hybrid", embed=lambda _: w[1]), work)
         filters = Filters(kind="evidence", since="2024-01-01")
-        row["hybrid_filter"] = timed(lambda w: search(conn, w[0], filters, "hybrid", w[1], matrix), work)
+        row["hybrid_filter"] = timed(lambda w: search(conn, w[0], "hybrid", filters, embed=lambda _: w[1]), work)
         row["vec0"] = None
         vec = sqlite_vec_connection() if use_vec0 else None
         if vec is not None:
@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-vec0", action="store_true", help="Skip the sqlite-vec comparison.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    print(f"search latency per query, ms (p50 / p95), {args.queries} queries of 1-3 words, depth {DEPTH}, top 20 shown; python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"search latency per query, ms (p50 / p95), {args.queries} queries of 1-3 words, depth {DEPTH}, top 20 shown; python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     header = ["passages", "build s", "load matrix s", "fts", "vector (numpy)", "knn vec0 (bare)", "hybrid", "hybrid+filter"]
     lines = []
     for n in sizes:
@@ -154,7 +156,18 @@ def main(argv: list[str] | None = None) -> None:
         def pair(value):
             return "n/a" if value is None else f"{value[0]:.1f} / {value[1]:.1f}"
 
-        lines.append([f"{n:,}", f"{row['build_s']:.1f}", f"{row['load_s']:.2f}", pair(row["fts"]), pair(row["vector"]), pair(row["vec0"]), pair(row["hybrid"]), pair(row["hybrid_filter"])])
+        lines.append(
+            [
+                f"{n:,}",
+                f"{row['build_s']:.1f}",
+                f"{row['load_s']:.2f}",
+                pair(row["fts"]),
+                pair(row["vector"]),
+                pair(row["vec0"]),
+                pair(row["hybrid"]),
+                pair(row["hybrid_filter"]),
+            ]
+        )
         print(f"  done {n:,}", file=sys.stderr, flush=True)
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")

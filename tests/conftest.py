@@ -1,4 +1,5 @@
-"""Shared, generic fixtures. Keep this file small: test-specific helpers belong in the test modules."""
+"""Shared fixtures. Keep this file small: test-specific helpers belong in the test modules; what
+several modules share (the published database of the Datasette tests) is built here, once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import io
 from pathlib import Path
 
 import pytest
+
+import tracker
 
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
@@ -45,8 +48,6 @@ def seeds_dir() -> Path:
 @pytest.fixture
 def db(tmp_path):
     """A fresh, migrated tracker database in a temporary folder."""
-    import tracker
-
     return tracker.open_db(tmp_path / "tracker.db")
 
 
@@ -104,3 +105,108 @@ def review_pdf(tmp_path_factory) -> Path:
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module.build_pdf(spec, tmp_path_factory.mktemp("review_pdf") / "review_marlow.pdf")
+
+
+# The published database: what test_publish, test_datasette, test_search and test_browser read.
+REGISTER = TESTS.parent / "corpus" / "hewitt-2023" / "review.yaml"
+PUBLISHED_DOCUMENTS = ["lga.md", "government.md", "evidence.md", "hostile.md"]  # in this order: hostile.md is document 4
+HOSTILE = {"script": "<script>alert(1)</script>", "img": "<img src=x onerror=alert(1)>"}  # what hostile.md holds
+# What a linker would have found (document title, words of the passage, register slug, task, reading,
+# method, score, target date): given as rows, because these tests are about what is built on links.
+PUBLISHED_LINKS = {
+    "L-stance-1": ("Councils on the Hewitt Review", "support the prevention share", "prevention-share", "stance", "support", "explicit", None, None),
+    "L-stance-2": ("Councils on the Hewitt Review", "running costs", "running-costs", "stance", "concern", "semantic", 0.61, None),
+    "L-stance-3": (f"Hostile {HOSTILE['script']} digest", "dental reform", "dental-reform", "stance", "neutral", "semantic", 0.55, None),
+    "L-pos-1": ("Government response to the Hewitt Review", "did not accept", "prevention-share", "position", "not_accepted", "explicit", None, None),
+    "L-pos-2": ("Government response to the Hewitt Review", "fewer national targets", "national-priorities", "position", "accepted", "explicit", None, None),
+    "L-sig-1": ("ICBs ordered to halve running costs", "cut their running costs", "running-costs", "signal", "reversed", "explicit", None, "2025-12-31"),
+    "L-sig-2": ("ICBs ordered to halve running costs", "planning guidance", "national-priorities", "signal", "implemented", "semantic", 0.58, None),
+}  # fmt: skip
+
+
+def insert_links(db, links: dict[str, tuple]) -> None:
+    """Links as a linker stores them, each on the one passage of its document holding its words."""
+    rec_ids = {row["slug"]: row["id"] for row in db.query("select id, slug from recommendations")}
+    rows = []
+    for link_id, (title, words, slug, task, label, method, score, target) in links.items():
+        found = list(
+            db.query(
+                "select p.id, p.document_id, p.text from passages p join documents d on d.id = p.document_id where d.title = ? and p.text like ?",
+                [title, f"%{words}%"],
+            )
+        )
+        assert len(found) == 1, f"{len(found)} passages of {title!r} hold {words!r}"
+        passage = found[0]
+        rows.append({"id": link_id, "passage_id": passage["id"], "document_id": passage["document_id"], "recommendation_id": rec_ids[slug], "task": task,
+                     "label": label, "method": method, "score": score, "quote": passage["text"], "target_date": target})  # fmt: skip
+    db["links"].insert_all(rows)
+
+
+@pytest.fixture(scope="session")
+def published_db(tmp_path_factory, fixture_file) -> Path:
+    """The Hewitt register, four Markdown documents (tests/fixtures/published/, one of them hostile
+    HTML) ingested, PUBLISHED_LINKS, a person's decisions (a similarity link confirmed, another
+    rejected, a status set by hand), statuses and their history derived, then published with its
+    metadata.json; all through the library. No embedding model."""
+    from tracker.corpus import load_register
+    from tracker.ingest import ingest
+    from tracker.publish import publish, write_metadata
+    from tracker.status import add_override, decide_link, refresh_statuses
+
+    path = tmp_path_factory.mktemp("published") / "tracker.db"
+    db = tracker.open_db(path)
+    load_register(db, REGISTER)
+    for name in PUBLISHED_DOCUMENTS:
+        result = ingest(db, str(fixture_file(f"published/{name}")), {"review": "hewitt-2023"})
+        assert result.status == "ingested", result
+    insert_links(db, PUBLISHED_LINKS)
+    decide_link(db, "confirm", "L-sig-2", "The guidance did cut the objectives")
+    decide_link(db, "reject", "L-stance-3", "Not about dental reform")
+    add_override(db, "status", review="hewitt-2023", recommendation_key="harps", status="in_progress", note="Checked by hand",
+                 source="https://example.org/harps", effective="2024-07-26")  # fmt: skip
+    refresh_statuses(db)
+    publish(db)
+    db.close()
+    write_metadata(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def hostile() -> dict[str, str]:
+    """The markup hostile.md carries in its title, publisher and text, which no page may run."""
+    return HOSTILE
+
+
+@pytest.fixture
+def published_copy(published_db, tmp_path) -> Path:
+    """A copy of the published database that a test may change."""
+    import sqlite3
+
+    target = tmp_path / "copy.db"
+    with sqlite3.connect(published_db) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+@pytest.fixture
+def vector_db(published_copy) -> tuple[Path, dict]:
+    """The published database with a fake unit vector for every passage; the query vector is the
+    dental passage's own vector, so vector search ranks it first."""
+    import sqlite3
+
+    import numpy as np
+
+    from tracker.embed import MODEL_NAME, to_blob
+
+    rng = np.random.default_rng(7)
+    conn = sqlite3.connect(published_copy)
+    passages = conn.execute("select id, sha256, text from passages order by id").fetchall()
+    vectors = {}
+    for pid, sha, _ in passages:
+        vector = rng.normal(size=384).astype("<f4")
+        vectors[pid] = vector / np.linalg.norm(vector)
+        conn.execute("insert or replace into embeddings values (?, ?, 384, ?, '2026-01-01')", [MODEL_NAME, sha, to_blob(vectors[pid])])
+    conn.commit()
+    conn.close()
+    dental = next(pid for pid, _, text in passages if "dental reform" in text)
+    return published_copy, {"vectors": vectors, "dental": dental, "query": vectors[dental]}

@@ -12,15 +12,22 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_publish import XSS_SCRIPT, build_published_db
 
-from tracker.publish import serve_args
+from tracker.serve import serve_args
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -30,13 +37,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(published_db):
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is absent: install Debian's chromium (apt-get install -y chromium) to run the browser test")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    db = build_published_db(tmp_path_factory.getbasetemp() / "published")
     port = free_port()
-    process = subprocess.Popen(serve_args(db, db.parent / "metadata.json", port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(serve_args(published_db, published_db.parent / "metadata.json", port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -98,10 +104,10 @@ def test_search_finds_a_hit(server, page):
     page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
 
 
-def test_hostile_text_never_runs(server, page):
+def test_hostile_text_never_runs(server, page, hostile):
     for path in ("/-/tracker/search?q=dentistry", "/-/tracker/search?q=dentistry&mode=fts", "/tracker/passages", "/tracker/documents"):
         page.goto(server + path)
-        assert XSS_SCRIPT in page.locator("body").inner_text(), path  # shown as text...
+        assert hostile["script"] in page.locator("body").inner_text(), path  # shown as text...
     assert page.dialogs == []  # ...and never executed
     page.goto(f"{server}/tracker/documents")
     page.screenshot(path=str(ARTIFACTS / "documents-table.png"), full_page=True)

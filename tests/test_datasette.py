@@ -1,9 +1,9 @@
 """The Datasette plugin through `datasette.client`: pages and their JSON, hybrid search, filters,
 dashboard counts, the recommendation page, cell rendering, SQL functions and HTML escaping.
 
-The shared database (test_publish.build_published_db) has no embeddings; vector and hybrid search are
-exercised with fake passage vectors and a stubbed query embedding, and once with the real model
-(marked slow).
+The published database (conftest's `published_db`) has no embeddings; hybrid search is exercised
+with fake passage vectors and a stubbed query embedding, and once with the real model (marked slow).
+The search library itself is tested in test_search.py.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from datasette.app import Datasette
-from test_publish import XSS_IMG, XSS_SCRIPT, build_published_db
 
 import tracker
-from datasette_plugins import tracker_plugin
+import tracker.search
+from datasette_plugins.review_tracker import render_cell
 from tracker.corpus import load_register
-from tracker.embed import MODEL_NAME, to_blob
+from tracker.embed import to_blob
 from tracker.publish import metadata
 
 PAGES = [
@@ -31,38 +31,9 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def published_db(tmp_path_factory) -> Path:
-    return build_published_db(tmp_path_factory.getbasetemp() / "published")
-
-
 @pytest.fixture
 def ds(published_db) -> Datasette:
     return Datasette([str(published_db)], metadata=metadata(published_db))
-
-
-def copy_db(source: Path, target: Path) -> Path:
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    return target
-
-
-@pytest.fixture
-def vector_db(published_db, tmp_path) -> tuple[Path, dict]:
-    """A copy of the shared database with a fake unit vector for every passage; the query vector is
-    the dental passage's own vector, so vector search ranks it first."""
-    path = copy_db(published_db, tmp_path / "vectors.db")
-    rng = np.random.default_rng(7)
-    conn = sqlite3.connect(path)
-    passages = conn.execute("select id, sha256, text from passages order by id").fetchall()
-    vectors = {}
-    for pid, sha, _ in passages:
-        vector = rng.normal(size=384).astype("<f4")
-        vectors[pid] = vector / np.linalg.norm(vector)
-        conn.execute("insert or replace into embeddings values (?, ?, 384, ?, '2026-01-01')", [MODEL_NAME, sha, to_blob(vectors[pid])])
-    conn.commit()
-    dental = next(pid for pid, _, text in passages if "dental reform" in text)
-    return path, {"vectors": vectors, "dental": dental, "query": vectors[dental]}
 
 
 def rec_id(db_path: Path, label: str) -> int:
@@ -145,57 +116,9 @@ async def test_recommendation_filter_keeps_linked_passages(ds, published_db):
     assert len(unfiltered["hits"]) > len(data["hits"])
 
 
-def test_rrf_fuses_by_reciprocal_rank():
-    fused = tracker_plugin.rrf([[1, 2, 3], [3, 4]], k=60)
-    scores = dict(fused)
-    assert scores[3] == pytest.approx(1 / 63 + 1 / 61) and scores[1] == pytest.approx(1 / 61)
-    assert [item for item, _ in fused] == [3, 1, 2, 4]  # 2 and 4 tie at 1/62: lower id first
-
-
-def test_search_function_fuses_fts_and_vectors(vector_db):
-    path, fake = vector_db
-    conn = sqlite3.connect(path)
-    matrix = tracker_plugin.load_matrix(conn)
-    assert len(matrix) == conn.execute("select count(*) from passages").fetchone()[0]
-    result = tracker_plugin.search(conn, "running costs", mode="hybrid", query_vector=fake["query"], matrix=matrix)
-    assert result["mode_used"] == "hybrid" and result["fts_hits"] == 2
-    fts_ids = [h["id"] for h in result["hits"] if h["fts_rank"]]
-    order = [h["id"] for h in result["hits"]]
-    assert set(order[:2]) == set(fts_ids)  # in both rankings: fused first
-    dental = next(h for h in result["hits"] if h["id"] == fake["dental"])
-    assert dental["vector_rank"] == 1 and dental["similarity"] == pytest.approx(1.0, abs=1e-5) and dental["fts_rank"] is None
-    for hit in result["hits"]:
-        expected = (1 / (60 + hit["fts_rank"]) if hit["fts_rank"] else 0) + (1 / (60 + hit["vector_rank"]) if hit["vector_rank"] else 0)
-        assert hit["score"] == pytest.approx(expected, abs=1e-6)
-    only_vectors = tracker_plugin.search(conn, "running costs", mode="vector", query_vector=fake["query"], matrix=matrix)
-    assert only_vectors["hits"][0]["id"] == fake["dental"] and only_vectors["fts_hits"] == 0
-    filtered = tracker_plugin.search(conn, "running costs", tracker_plugin.Filters(kind="evidence"), "vector", fake["query"], matrix)
-    assert filtered["hits"] and {h["kind"] for h in filtered["hits"]} == {"evidence"}
-    without_documents = tracker_plugin.PassageMatrix(matrix.ids, matrix.matrix)  # filters then go through SQL
-    again = tracker_plugin.search(conn, "running costs", tracker_plugin.Filters(kind="evidence"), "vector", fake["query"], without_documents)
-    assert [h["id"] for h in again["hits"]] == [h["id"] for h in filtered["hits"]]
-    running = rec_id(path, "running-costs")
-    linked = {row[0] for row in conn.execute("select passage_id from links where recommendation_id = ?", [running])}
-    by_rec = tracker_plugin.search(conn, "x", tracker_plugin.Filters(recommendation=running), "vector", fake["query"], matrix)
-    assert {h["id"] for h in by_rec["hits"]} == linked
-
-
-def test_passage_matrix_is_cached_per_file_and_mtime(vector_db):
-    path, _ = vector_db
-    conn = sqlite3.connect(path)
-    first = tracker_plugin.passage_matrix(conn, str(path))
-    assert tracker_plugin.passage_matrix(conn, str(path)) is first
-    conn.execute("update embeddings set created_at = 'x'")
-    conn.commit()
-    import os
-
-    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
-    assert tracker_plugin.passage_matrix(conn, str(path)) is not first
-
-
 async def test_hybrid_search_page_with_vectors(vector_db, monkeypatch):
     path, fake = vector_db
-    monkeypatch.setattr(tracker_plugin, "embed_query", lambda text: fake["query"])
+    monkeypatch.setattr(tracker.search, "embed_query", lambda text: fake["query"])
     ds = Datasette([str(path)])
     data = (await ds.client.get("/-/tracker/search.json?q=running+costs")).json()
     assert data["mode_used"] == "hybrid" and data["notes"] == [] and data["vector_hits"] > 0
@@ -211,8 +134,7 @@ async def test_model_failure_falls_back_to_fts(vector_db, monkeypatch):
     def broken(text):
         raise OSError("model files missing")
 
-    monkeypatch.setattr(tracker_plugin, "embed_query", broken)
-    monkeypatch.setattr(tracker_plugin, "_MODEL_ERROR", [])
+    monkeypatch.setattr(tracker.search, "embed_query", broken)
     ds = Datasette([str(path)])
     data = (await ds.client.get("/-/tracker/search.json?q=running+costs")).json()
     assert data["mode_used"] == "fts" and len(data["hits"]) == 2
@@ -232,8 +154,11 @@ async def test_search_without_published_indexes(tmp_path):
 async def test_dashboard_counts_match_statuses(ds, published_db):
     conn = sqlite3.connect(published_db)
     expected = dict(
-        conn.execute("select s.status, count(*) from statuses s join recommendations r on r.id = s.recommendation_id where r.parent_id is null group by s.status")
+        conn.execute(
+            "select s.status, count(*) from statuses s join recommendations r on r.id = s.recommendation_id where r.parent_id is null group by s.status"
+        )
     )
+    assert expected == {"not_accepted": 1, "implemented": 1, "reversed": 1, "in_progress": 1, "awaiting_response": 26}  # as tracker.status derives them
     data = (await ds.client.get("/-/tracker/dashboard.json")).json()
     assert {s: n for s, n in data["counts"].items() if n} == expected
     assert data["total"] == 30 == sum(len(c["recommendations"]) for c in data["chapters"])
@@ -284,10 +209,10 @@ async def test_render_cell_badges_and_links(ds):
     statuses = (await ds.client.get("/tracker/statuses")).text
     assert ">in progress</span>" in statuses
     assert '<a href="https://example.org/dhsc/response" rel="noopener nofollow"' in statuses
-    assert tracker_plugin.render_cell("javascript:alert(1)", "url", "documents") is None
-    assert tracker_plugin.render_cell("R1", "label", "recommendations") is None
-    assert "tr-badge" in tracker_plugin.render_cell("support", "label", "links")
-    assert str(tracker_plugin.render_cell('["https://a.example/x", "https://b.example/y"]', "sources", "recommendations")).count("<a ") == 2
+    assert render_cell("javascript:alert(1)", "url", "documents") is None
+    assert render_cell("R1", "label", "recommendations") is None
+    assert "tr-badge" in render_cell("support", "label", "links")
+    assert str(render_cell('["https://a.example/x", "https://b.example/y"]', "sources", "recommendations")).count("<a ") == 2
 
 
 async def test_sql_similarity_function(ds):
@@ -329,10 +254,10 @@ HOSTILE_PAGES = [
 
 
 @pytest.mark.parametrize("path", HOSTILE_PAGES)
-async def test_document_text_is_escaped_everywhere(ds, path):
+async def test_document_text_is_escaped_everywhere(ds, path, hostile):
     html = (await ds.client.get(path)).text
-    assert "<script>alert(1)" not in html and XSS_IMG not in html and "<img src=x" not in html
-    assert XSS_SCRIPT not in html
+    assert "<script>alert(1)" not in html and hostile["img"] not in html and "<img src=x" not in html
+    assert hostile["script"] not in html
 
 
 async def test_hostile_text_is_shown_escaped(ds):
@@ -343,11 +268,11 @@ async def test_hostile_text_is_shown_escaped(ds):
 
 
 @pytest.mark.slow
-async def test_hybrid_search_with_the_real_model(published_db, tmp_path):
+async def test_hybrid_search_with_the_real_model(published_copy):
     """The only test that loads all-MiniLM-L6-v2 (~8 s)."""
     from tracker.embed import embed_texts, get_embedder, texts_to_embed
 
-    path = copy_db(published_db, tmp_path / "embedded.db")
+    path = published_copy
     db = tracker.open_db(path)
     embed_texts(db, texts_to_embed(db), get_embedder())
     db.close()
@@ -360,5 +285,5 @@ async def test_hybrid_search_with_the_real_model(published_db, tmp_path):
     fts_ids = {h["id"] for h in data["hits"] if h["fts_rank"]}
     assert {h["id"] for h in data["hits"][:2]} == fts_ids
     sql = "select tracker_embed_similarity('dentists', e.vector) as s from passages p join embeddings e on e.sha256 = p.sha256 where p.text like '%dental reform%'"
-    row = (await ds.client.get("/embedded.json", params={"sql": sql, "_shape": "array"})).json()[0]
+    row = (await ds.client.get(f"/{path.stem}.json", params={"sql": sql, "_shape": "array"})).json()[0]
     assert 0.2 < row["s"] <= 1.0

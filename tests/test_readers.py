@@ -8,7 +8,7 @@ from tracker.attribution import government_acts, speaker
 from tracker.classify import Verdict
 from tracker.context import is_boilerplate, lead_ins, with_lead_in
 from tracker.readers import against_direction, read, sentences, strongest
-from tracker.scorer import ACRONYM, Name, word_stems
+from tracker.scorer import ACRONYM, Name, name_forms
 
 
 @pytest.mark.parametrize(
@@ -68,16 +68,19 @@ def test_policy_prose_is_not_furniture():
 @pytest.mark.parametrize(
     ("alias", "text", "found"),
     [
-        ("national peer review offer", "A national peer-review program for systems would be offered.", True),
+        ("national peer review offer", "A national peer-review offers for systems.", True),
+        ("peer review", "Systems would join a national peer-review programme.", True),
+        ("ringfenced pots", "Fewer ring-fenced pots of money.", True),
+        ("social care workforce", "Care workforce in social settings", False),
         ("small in-year funding pots", "Fewer small, in-year funding pots would help planning.", True),
         ("SDF", "The SDF allocations were cut this year.", True),
         ("SDF", "The sdf allocations", False),
-        ("health overview and scrutiny committees", "Council overview and scrutiny committees will look at ICSs.", True),
+        ("overview and scrutiny committees", "Council overview and scrutiny committee members will look at ICSs.", True),
         ("national peer review offer", "A national review of pay was announced.", False),
     ],
 )
 def test_names_without_numbers(alias, text, found):
-    assert Name.parse(alias).found(word_stems(text), set(ACRONYM.findall(text))) is found
+    assert Name.parse(alias).found(name_forms(text), set(ACRONYM.findall(text))) is found
 
 
 @pytest.mark.parametrize(
@@ -115,3 +118,9 @@ def test_readers_use_the_model_when_a_vector_is_given():
     assert set(models) == {"stance", "signal", "position"}
     reading = read("signal", "The framework was published in March.", vector=np.ones(384, dtype=np.float32) / np.sqrt(384))
     assert reading.probability is not None and 0 <= reading.probability <= 1 and reading.rule.endswith(";model")
+
+
+def test_the_government_acting_is_found_in_active_and_passive_sentences():
+    assert government_acts("DHSC said it would not impose a national shift in spending.")
+    assert government_acts("The target was turned down by ministers last week.")
+    assert not government_acts("Our members welcome the focus on prevention in the report.")

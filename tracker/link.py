@@ -70,6 +70,7 @@ class Linker:
     profiles: Profiles
     scorer: LinkScorer | None  # None only while no scorer has been fitted: features can be read, not links
     settings: Settings
+    priors: np.ndarray  # each recommendation's mean best similarity over a sample of documents
 
     def fitted(self) -> LinkScorer:
         if self.scorer is None:
@@ -125,10 +126,28 @@ def load_profiles(db: sqlite_utils.Database, recs: list[dict], model: str) -> Pr
     return Profiles([rec["id"] for rec in recs], np.asarray(owners)[known], matrix[known], aliases)
 
 
+PRIOR_SAMPLE = 200  # passages per recommendation's prior: enough for a stable mean, cheap at any size
+PRIOR_DEFAULT = 0.45  # before any passage is embedded
+
+
 def make_linker(db: sqlite_utils.Database, settings: Settings | None = None) -> Linker:
     settings = settings or Settings()
     recs = list(db.query("select * from recommendations where parent_id is null order by id"))
-    return Linker(recs, load_profiles(db, recs, settings.model), load_scorer(db), settings)
+    profiles = load_profiles(db, recs, settings.model)
+    return Linker(recs, profiles, load_scorer(db), settings, recommendation_priors(db, profiles, settings))
+
+
+def recommendation_priors(db: sqlite_utils.Database, profiles: Profiles, settings: Settings) -> np.ndarray:
+    """Each recommendation's mean similarity to a fixed sample of passages of linked kinds: how much
+    it resembles any text at all."""
+    hashes = [row[0] for row in db.execute(
+        "select p.sha256 from passages p join documents d on d.id = p.document_id where d.kind != 'review' order by p.sha256 limit ?", [PRIOR_SAMPLE * 5]
+    )]  # fmt: skip
+    vectors = vectors_for(db, hashes, settings.model)
+    vectors = vectors[vectors.any(axis=1)]
+    if len(vectors) == 0:
+        return np.full(len(profiles.rec_ids), PRIOR_DEFAULT, dtype=np.float32)
+    return profiles.passage_scores(vectors).mean(axis=0)
 
 
 def documents_to_link(db: sqlite_utils.Database, rebuild: bool = False) -> list[int]:
@@ -223,10 +242,11 @@ class DocumentView:
     names: np.ndarray
     refs: np.ndarray
     linkable: np.ndarray
+    priors: np.ndarray
 
     @property
     def features(self) -> np.ndarray:
-        return document_features(self.scores[self.linkable], self.names[self.linkable], self.refs[self.linkable].clip(0, 1), self.document["kind"])
+        return document_features(self.scores[self.linkable], self.names[self.linkable], self.refs[self.linkable].clip(0, 1), self.document["kind"], self.priors)
 
 
 def view_document(db: sqlite_utils.Database, linker: Linker, document_id: int) -> DocumentView | None:
@@ -240,7 +260,7 @@ def view_document(db: sqlite_utils.Database, linker: Linker, document_id: int) -
     vectors = vectors_for(db, [p["sha256"] for p in passages], linker.settings.model)
     scores, names, linkable = passage_signals(linker, passages, vectors, in_review)
     refs = reference_matrix(db, document, passages, {linker.recs[i]["id"]: c for c, i in enumerate(in_review)}, task)
-    return DocumentView(document, task, passages, vectors, [linker.recs[i] for i in in_review], scores, names, refs, linkable)
+    return DocumentView(document, task, passages, vectors, [linker.recs[i] for i in in_review], scores, names, refs, linkable, linker.priors[in_review])
 
 
 def link_document(db: sqlite_utils.Database, document_id: int, linker: Linker, run_id: int) -> list[dict]:

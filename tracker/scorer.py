@@ -26,7 +26,7 @@ from .db import utcnow
 from .learn import LogisticModel, fit_logistic
 
 FEATURES = [
-    "best", "second", "centred", "inverse_rank", "margin", "strong_passages",
+    "best", "second", "centred", "lift", "inverse_rank", "margin", "strong_passages",
     "name_hits", "number_hits", "kind_evidence", "kind_stakeholder", "kind_government",
 ]  # fmt: skip
 KINDS = {"evidence": "kind_evidence", "stakeholder_response": "kind_stakeholder", "government_response": "kind_government"}
@@ -56,49 +56,52 @@ class Profiles:
 
     def name_hits(self, texts: list[str]) -> np.ndarray:
         """(passages, recommendations): how many of each recommendation's names a passage uses."""
-        words = [(word_stems(text), set(ACRONYM.findall(text))) for text in texts]
-        return np.array([[sum(1 for name in names if name.found(*seen)) for names in self.aliases] for seen in words], dtype=np.float32).reshape(
+        seen = [(name_forms(text), set(ACRONYM.findall(text))) for text in texts]
+        return np.array([[sum(1 for name in names if name.found(*found)) for names in self.aliases] for found in seen], dtype=np.float32).reshape(
             len(texts), len(self.aliases)
         )
 
 
-NAME_STOPWORDS = frozenset(["the", "and", "for", "of", "to", "in", "on", "a", "an", "by", "with", "from", "its", "their", "at", "as", "or", "into", "over", "under", "new", "call", "calls"])
+NAME_STOPWORDS = frozenset(["the", "and", "for", "of", "to", "in", "on", "a", "an", "by", "with", "from", "its", "their", "at", "as", "or", "into", "s"])
 ACRONYM = re.compile(r"\b[A-Z][A-Za-z]{0,2}[A-Z]{1,4}s?\b")
 
 
-def word_stems(text: str) -> frozenset[str]:
-    """Crude stems (the first five letters) of the content words, with hyphenated words both split
-    and joined, so "programme"/"program" and "ringfenced"/"ring-fenced" meet."""
+def stem_run(text: str) -> str:
+    """' natio peer revie offer ': the content words cut to five letters, between spaces, so a name
+    is found as a run of words whatever the punctuation, plural or spelling ("programme"/"program")."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return " " + " ".join(word[:5] for word in words if word not in NAME_STOPWORDS) + " "
+
+
+def name_forms(text: str) -> tuple[str, ...]:
+    """A passage's word runs with hyphenated words split and joined ("ring-fenced", "ringfenced")."""
     lower = text.lower()
-    words = re.findall(r"[a-z]{3,}", lower) + re.findall(r"[a-z]{3,}", re.sub(r"(?<=[a-z])-(?=[a-z])", "", lower))
-    return frozenset(word[:5] for word in words if word not in NAME_STOPWORDS)
+    return stem_run(lower), stem_run(re.sub(r"(?<=[a-z])-(?=[a-z])", "", lower))
 
 
 @dataclass(frozen=True)
 class Name:
-    """A name the register gives an item: an acronym matched as written, or a phrase whose content
-    words a passage uses (all of them for short names, three in four for long ones), in any order
-    and with any punctuation between."""
+    """A name the register gives an item: an acronym matched as written, or a phrase matched as a run
+    of words in a passage (any punctuation, hyphenation, plural or spelling between)."""
 
-    stems: frozenset[str]
+    forms: tuple[str, ...]
     acronym: str | None = None
 
     @classmethod
     def parse(cls, alias: str) -> Name:
         alias = alias.strip()
-        return cls(frozenset(), alias) if ACRONYM.fullmatch(alias) else cls(frozenset(w[:5] for w in re.findall(r"[a-z]{3,}", alias.lower()) if w not in NAME_STOPWORDS))
+        return cls((), alias) if ACRONYM.fullmatch(alias) else cls(tuple(form for form in name_forms(alias) if form.strip()))
 
-    def found(self, stems: frozenset[str], acronyms: set[str]) -> bool:
+    def found(self, forms: tuple[str, ...], acronyms: set[str]) -> bool:
         if self.acronym:
             return self.acronym in acronyms
-        if not self.stems:
-            return False
-        needed = len(self.stems) if len(self.stems) <= 3 else -(-3 * len(self.stems) // 4)
-        return len(self.stems & stems) >= needed
+        return any(name in text for name in self.forms for text in forms)
 
 
-def document_features(scores: np.ndarray, names: np.ndarray, numbers: np.ndarray, kind: str) -> np.ndarray:
-    """(recommendations, FEATURES) for one document, from its linkable passages' scores."""
+def document_features(scores: np.ndarray, names: np.ndarray, numbers: np.ndarray, kind: str, priors: np.ndarray) -> np.ndarray:
+    """(recommendations, FEATURES) for one document, from its linkable passages' scores; `priors` is
+    each recommendation's usual best score on any document, so an item that resembles every page
+    (a hub) needs more than its usual similarity."""
     recs = scores.shape[1]
     if len(scores) == 0:
         return np.zeros((recs, len(FEATURES)))
@@ -109,7 +112,7 @@ def document_features(scores: np.ndarray, names: np.ndarray, numbers: np.ndarray
     kind_columns = [1.0 if KINDS.get(kind) == name else 0.0 for name in FEATURES[-3:]]
     return np.column_stack(
         [
-            best, second, best - best.mean(), 1.0 / rank, best - best.max(),
+            best, second, best - best.mean(), best - priors, 1.0 / rank, best - best.max(),
             np.log1p((scores >= STRONG).sum(axis=0)), np.log1p(names.sum(axis=0)), np.log1p(numbers.sum(axis=0)),
             *[np.full(recs, value) for value in kind_columns],
         ]
@@ -142,19 +145,27 @@ class LinkScorer:
 SHIPPED = "link_scorer.json"
 
 
+def current(spec: str) -> LinkScorer | None:
+    """A saved scorer, or None when it was fitted on features this version no longer computes."""
+    try:
+        return LinkScorer.from_dict(json.loads(spec))
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=1)
 def shipped_scorer() -> LinkScorer | None:
-    """The scorer fitted on the project's tuning data (tracker/data/link_scorer.json), if present."""
+    """The scorer fitted on the project's tuning data (tracker/data/link_scorer.json), if current."""
     path = resources.files("tracker") / "data" / SHIPPED
-    return LinkScorer.from_dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+    return current(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def load_scorer(db: sqlite_utils.Database) -> LinkScorer | None:
-    """The scorer last fitted into this database (`tracker fit`), else the shipped one."""
+    """The scorer last fitted into this database (`tracker fit`) if current, else the shipped one."""
     if "models" in db.table_names():
         row = db.execute("select spec from models where name = ?", [MODEL_NAME]).fetchone()
-        if row:
-            return LinkScorer.from_dict(json.loads(row[0]))
+        if row and (fitted := current(row[0])) is not None:
+            return fitted
     return shipped_scorer()
 
 

@@ -1,0 +1,60 @@
+"""Run Datasette on a tracker database: publish it if needed, write its metadata, start the server.
+
+Kept apart from `tracker.publish` (which only prepares a database) because this is the one place the
+tracker starts a process; the review_tracker plugin comes from the `datasette` entry point.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .publish import is_published, publish, write_metadata
+
+
+def serve_args(db_path: str | Path, metadata_path: str | Path, host: str = "127.0.0.1", port: int = 8001, immutable: bool = True) -> list[str]:
+    """The `datasette serve` command line: immutable (`-i`) by default, as published data is."""
+    return [
+        sys.executable, "-m", "datasette", "serve",
+        *(["-i", str(db_path)] if immutable else [str(db_path)]),
+        "-m", str(metadata_path), "--host", host, "--port", str(port),
+        "--setting", "sql_time_limit_ms", "3000",
+    ]  # fmt: skip
+
+
+def serve(
+    db_path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    immutable: bool = True,
+    metadata_out: str | Path | None = None,
+) -> int:
+    """Publish `db_path` if needed, write its metadata and run Datasette until interrupted.
+
+    Returns Datasette's exit code (0 after Ctrl-C).
+    """
+    from .db import open_db
+
+    db = open_db(db_path, create=False)
+    if not is_published(db):
+        publish(db)
+    else:  # an immutable reader ignores the WAL: fold in what was written since publishing
+        db.execute("pragma wal_checkpoint(truncate)")
+    db.close()
+    metadata_path = write_metadata(db_path, metadata_out)
+    return run_datasette(serve_args(db_path, metadata_path, host, port, immutable))
+
+
+def run_datasette(args: list[str]) -> int:
+    """Run the Datasette command until it exits; on Ctrl-C let it shut down (it got the same signal)."""
+    process = subprocess.Popen(args)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait()
+        return 0
