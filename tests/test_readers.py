@@ -89,7 +89,7 @@ def test_names_without_numbers(alias, text, found):
         ("implemented", "ICBs completed the cut in running costs last year.", "stop", "reversed"),
         ("implemented", "The prevention budget was cut by a fifth.", "more", "reversed"),
         ("implemented", "The prevention budget was increased by a fifth.", "more", "implemented"),
-        ("implemented", "More national targets were added to the planning guidance.", "less", "reversed"),
+        ("implemented", "Pots move into core allocations to increase the freedoms systems have.", "less", "implemented"),
         ("implemented", "The number of national targets was reduced to eighteen.", "less", "implemented"),
         ("stalled", "The planned cuts to running costs were paused.", "stop", "in_progress"),
     ],
@@ -124,3 +124,8 @@ def test_the_government_acting_is_found_in_active_and_passive_sentences():
     assert government_acts("DHSC said it would not impose a national shift in spending.")
     assert government_acts("The target was turned down by ministers last week.")
     assert not government_acts("Our members welcome the focus on prevention in the report.")
+
+
+def test_scrapping_what_an_item_wanted_less_of_is_progress():
+    assert against_direction("reversed", "The ringfence on the development funding pots was scrapped.", "less") == "implemented"
+    assert against_direction("reversed", "The new duty was scrapped.", "new") == "reversed"

@@ -15,6 +15,7 @@ import yaml
 
 from .errors import TrackerError
 from .ingest import normalise_date
+from .register import position_record
 
 
 @dataclass
@@ -78,10 +79,11 @@ def load_register(db: sqlite_utils.Database, path: Path) -> tuple[str, int]:
                 "origin": "register",
                 "confidence": item.get("confidence"),
                 "sources": json.dumps(item.get("sources", [])),
-                "profile": json.dumps([" ".join(str(line).split()) for line in item.get("profile", [])]),
+                "profile": json.dumps([" ".join(str(line).split()) for line in [*item.get("profile", []), *item.get("profile_more", [])]]),
                 "aliases": json.dumps(item.get("aliases", [])),
                 "direction": item.get("direction"),
                 "direction_note": item.get("direction_note"),
+                "government_position": position_record(item, spec.get("government_response")),
             }
             existing = db.execute(
                 "select id from recommendations where review = ? and (key = ? or slug = ?)", [slug, item["slug"], item["slug"]]
@@ -89,7 +91,7 @@ def load_register(db: sqlite_utils.Database, path: Path) -> tuple[str, int]:
             if existing:
                 reconciled = db.table("recommendations").get(existing[0])
                 if reconciled["origin"] == "reconciled":  # keep the official number and text
-                    row = {k: v for k, v in row.items() if k in ("title", "summary", "confidence", "sources", "profile", "aliases", "direction", "direction_note")}
+                    row = {k: v for k, v in row.items() if k in ("title", "summary", "confidence", "sources", "profile", "aliases", "direction", "direction_note", "government_position")}
                 db.table("recommendations").update(existing[0], row)
             else:
                 db.table("recommendations").insert(row)

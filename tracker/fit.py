@@ -15,9 +15,9 @@ import sqlite_utils
 
 from .link import Linker, make_linker, view_document
 from .recommendations import resolve_id
-from .scorer import LinkScorer, fit_scorer, held_out_probabilities, load_scorer, pair_metrics
+from .scorer import LinkScorer, fit_scorer, load_scorer, pair_metrics
 
-PAGE_WEIGHT = 3.0  # a labelled real page counts more than one of our own digests
+PAGE_WEIGHT = 10.0  # a labelled real page counts more than one of our own digests
 DECISION_WEIGHT = 5.0  # and a person's decision more still
 
 
@@ -28,6 +28,7 @@ class Examples:
     weights: np.ndarray
     groups: np.ndarray
     sources: dict[str, int]
+    origin: np.ndarray  # the source of each example: pages, corpus or decisions
 
     def __len__(self) -> int:
         return len(self.linked)
@@ -66,7 +67,7 @@ def gather(db: sqlite_utils.Database, linker: Linker, labelled: dict[str, dict[i
     """One example per (labelled document, recommendation of its review); a person's decision on a
     pair overrides the label and weighs most."""
     weight_of = {"pages": PAGE_WEIGHT, "corpus": 1.0}
-    features, linked, weights, groups = [], [], [], []
+    features, linked, weights, groups, origin = [], [], [], [], []
     sources = {name: 0 for name in (*labelled, "decisions")}
     by_source: dict[str, dict[int, set[int | None]]] = {**labelled, "decisions": {document: set() for document, _ in decided}}
     for source, labels in by_source.items():
@@ -85,8 +86,9 @@ def gather(db: sqlite_utils.Database, linker: Linker, labelled: dict[str, dict[i
                 linked.append(decided.get(pair, rec["id"] in recs))
                 weights.append(DECISION_WEIGHT if pair in decided else weight_of[source])
                 groups.append(document_id)
+                origin.append(source)
                 sources[source] += 1
-    return Examples(np.array(features), np.array(linked, dtype=bool), np.array(weights), np.array(groups), sources)
+    return Examples(np.array(features), np.array(linked, dtype=bool), np.array(weights), np.array(groups), sources, np.array(origin))
 
 
 def fit_link_scorer(db: sqlite_utils.Database, labelled: dict[str, dict[int, set[int | None]]]) -> tuple[LinkScorer, dict]:
@@ -97,14 +99,17 @@ def fit_link_scorer(db: sqlite_utils.Database, labelled: dict[str, dict[int, set
     if len(examples) == 0 or examples.linked.all() or not examples.linked.any():
         raise ValueError("fitting needs labelled documents with both linked and unlinked recommendations")
     previous = load_scorer(db)
-    scorer = fit_scorer(examples.features, examples.linked, examples.weights, examples.groups, {**examples.sources, "positives": int(examples.linked.sum())})
-    held_out = held_out_probabilities(examples.features, ["linked" if v else "not" for v in examples.linked], examples.weights, examples.groups, 1.0)
+    real = examples.origin != "corpus"
+    trained_on = {**examples.sources, "positives": int(examples.linked.sum())}
+    scorer, held_out = fit_scorer(examples.features, examples.linked, examples.weights, examples.groups, real, trained_on)
     report = {
         "examples": examples.sources,
         "positives": int(examples.linked.sum()),
         "before": pair_metrics(previous.probabilities(examples.features), examples.linked, previous.link_threshold) if previous else None,
         "after_held_out": pair_metrics(held_out, examples.linked, scorer.link_threshold),
         "after_auto_held_out": pair_metrics(held_out, examples.linked, scorer.auto_threshold),
+        **{f"{source}_held_out": pair_metrics(held_out[examples.origin == source], examples.linked[examples.origin == source], scorer.link_threshold)
+           for source in ("pages", "decisions") if (examples.origin == source).any()},
         "link_threshold": scorer.link_threshold,
         "auto_threshold": scorer.auto_threshold,
     }

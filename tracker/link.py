@@ -30,7 +30,7 @@ from .errors import TrackerError
 from .readers import Reading, declared, read
 from .recommendations import profile_texts, refresh_mentions, resolve_id
 from .references import LABEL
-from .scorer import LinkScorer, Name, Profiles, document_features, load_scorer
+from .scorer import LinkScorer, Name, Profiles, distinctive_terms, document_features, load_scorer
 
 MIN_PASSAGE_WORDS = 6
 CARRIER_MARGIN = 0.03  # a second passage carries a similarity link when this close to the best
@@ -123,7 +123,8 @@ def load_profiles(db: sqlite_utils.Database, recs: list[dict], model: str) -> Pr
     matrix = vectors_for(db, hashes, model)
     known = matrix.any(axis=1)
     aliases = [[Name.parse(alias) for alias in json.loads(rec["aliases"] or "[]")] for rec in recs]
-    return Profiles([rec["id"] for rec in recs], np.asarray(owners)[known], matrix[known], aliases)
+    terms = distinctive_terms([[*profile_texts(rec), *json.loads(rec["aliases"] or "[]")] for rec in recs])
+    return Profiles([rec["id"] for rec in recs], np.asarray(owners)[known], matrix[known], aliases, terms)
 
 
 PRIOR_SAMPLE = 200  # passages per recommendation's prior: enough for a stable mean, cheap at any size
@@ -147,7 +148,7 @@ def recommendation_priors(db: sqlite_utils.Database, profiles: Profiles, setting
     vectors = vectors[vectors.any(axis=1)]
     if len(vectors) == 0:
         return np.full(len(profiles.rec_ids), PRIOR_DEFAULT, dtype=np.float32)
-    return profiles.passage_scores(vectors).mean(axis=0)
+    return np.percentile(profiles.passage_scores(vectors), 95, axis=0)
 
 
 def documents_to_link(db: sqlite_utils.Database, rebuild: bool = False) -> list[int]:
@@ -243,10 +244,13 @@ class DocumentView:
     refs: np.ndarray
     linkable: np.ndarray
     priors: np.ndarray
+    terms: np.ndarray  # per recommendation: the share of its distinctive words the document uses
 
     @property
     def features(self) -> np.ndarray:
-        return document_features(self.scores[self.linkable], self.names[self.linkable], self.refs[self.linkable].clip(0, 1), self.document["kind"], self.priors)
+        return document_features(
+            self.scores[self.linkable], self.names[self.linkable], self.refs[self.linkable].clip(0, 1), self.document["kind"], self.priors, self.terms
+        )
 
 
 def view_document(db: sqlite_utils.Database, linker: Linker, document_id: int) -> DocumentView | None:
@@ -260,7 +264,9 @@ def view_document(db: sqlite_utils.Database, linker: Linker, document_id: int) -
     vectors = vectors_for(db, [p["sha256"] for p in passages], linker.settings.model)
     scores, names, linkable = passage_signals(linker, passages, vectors, in_review)
     refs = reference_matrix(db, document, passages, {linker.recs[i]["id"]: c for c, i in enumerate(in_review)}, task)
-    return DocumentView(document, task, passages, vectors, [linker.recs[i] for i in in_review], scores, names, refs, linkable, linker.priors[in_review])
+    terms = linker.profiles.term_share([p["text"] for p, keep in zip(passages, linkable) if keep])[in_review]
+    recs = [linker.recs[i] for i in in_review]
+    return DocumentView(document, task, passages, vectors, recs, scores, names, refs, linkable, linker.priors[in_review], terms)
 
 
 def link_document(db: sqlite_utils.Database, document_id: int, linker: Linker, run_id: int) -> list[dict]:

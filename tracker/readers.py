@@ -31,9 +31,14 @@ if TYPE_CHECKING:
 DEFAULT_LABEL = {"stance": "neutral", "signal": "mention", "position": "mention"}
 CUE_WEIGHT = 0.6  # how much a cue reading counts against the model's probabilities
 SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z“\"(‘'])")
-DECREASE = re.compile(r"\b(?:cut\w*|reduc\w*|slash\w*|halv\w*|freez\w*|froze\w*|scrap\w*|abolish\w*|ax(?:e|ed|ing)|withdr\w*|drop\w*|shrink\w*|shrunk)\b", re.IGNORECASE)
+DECREASE = re.compile(
+    r"\b(?:cut\w*|reduc\w*|slash\w*|halv\w*|freez\w*|froze\w*|scrap\w*|abolish\w*|ax(?:e|ed|ing)|withdr\w*|drop\w*|shrink\w*|shrunk|remov\w*|end(?:s|ed|ing)?)\b",
+    re.IGNORECASE,
+)
 INCREASE = re.compile(r"\b(?:increas\w*|rais\w*|expand\w*|boost\w*|grow\w*|add(?:s|ed|ing)?|more than doubled|doubl\w*)\b", re.IGNORECASE)
 PROGRESS = {"implemented", "in_progress", "planned"}
+# What a reported position answers: a sentence where the government acts must be about the review's asks.
+ANSWERS = re.compile(r"\b(?:recommend\w*|review|proposals?|call(?:s|ed)?\s+(?:for|to)|hewitt|report|target|ask\w*|idea)\b", re.IGNORECASE)
 TRAINING = "training_sentences.jsonl"
 
 
@@ -98,11 +103,13 @@ def weigh(task: str, verdict: Verdict | None, vector: np.ndarray | None) -> tupl
 
 def against_direction(label: str, text: str, direction: str | None) -> str:
     """An evidence signal measured against what the recommendation asks: cuts to something it wanted
-    more of, growth of something it wanted less of, or progress of something it asked to stop."""
-    if direction in ("more", "new", "change") and label in PROGRESS and DECREASE.search(text) and not INCREASE.search(text):
+    more of or wanted created, or progress of something it asked to stop; and scrapping what it
+    wanted less of is progress. ("change" asks for a different way, where a cut may be the change
+    itself; growth is not read against "less", since "increase" is as often about freedoms.)"""
+    if direction in ("more", "new") and label in PROGRESS and DECREASE.search(text) and not INCREASE.search(text):
         return "reversed"
-    if direction == "less" and label in PROGRESS and INCREASE.search(text) and not DECREASE.search(text):
-        return "reversed"
+    if direction == "less" and label == "reversed" and DECREASE.search(text):
+        return "implemented"  # scrapping or cutting what the item wanted less of is doing what it asks
     if direction == "stop" and label in PROGRESS:
         return "reversed"
     if direction == "stop" and label == "stalled":
@@ -119,14 +126,15 @@ def read(
     if task == "stance":
         parts = [part for part in parts if speaker(part) != "government"]
     elif reported:
-        parts = [part for part in parts if government_acts(part)]
+        parts = [part for part in parts if government_acts(part) and ANSWERS.search(part)]
     verdict = strongest(cue_votes(parts, task))
     if reported and verdict is None:
         return None
     label, probability = weigh(task, verdict, vector)
     rule = f"cues:{task}" + (";model" if probability is not None else "")
     if task == "signal":
-        turned = against_direction(label, text, direction)
+        said = next((part for part in reversed(parts) if classify(part, task) is not None), text)  # the sentence that decided
+        turned = against_direction(label, said, direction)
         rule += f";direction:{direction}" if turned != label else ""
         label = turned
     dates = target_dates(text) if task == "signal" else []

@@ -26,7 +26,7 @@ from .db import utcnow
 from .learn import LogisticModel, fit_logistic
 
 FEATURES = [
-    "best", "second", "centred", "lift", "inverse_rank", "margin", "strong_passages",
+    "best", "second", "centred", "lift", "inverse_rank", "margin", "strong_passages", "term_share",
     "name_hits", "number_hits", "kind_evidence", "kind_stakeholder", "kind_government",
 ]  # fmt: skip
 KINDS = {"evidence": "kind_evidence", "stakeholder_response": "kind_stakeholder", "government_response": "kind_government"}
@@ -43,6 +43,12 @@ class Profiles:
     owners: np.ndarray  # (sentences,) index into rec_ids
     matrix: np.ndarray  # (sentences, dims)
     aliases: list[list[Name]]
+    terms: list[dict[str, float]]  # each recommendation's distinctive word stems, weighted by rarity
+
+    def term_share(self, texts: list[str]) -> np.ndarray:
+        """(recommendations,): how much of each recommendation's distinctive vocabulary the texts use."""
+        seen = set(stem_run(" ".join(texts)).split())
+        return np.array([sum(w for stem, w in terms.items() if stem in seen) / (sum(terms.values()) or 1.0) for terms in self.terms], dtype=np.float32)
 
     def passage_scores(self, vectors: np.ndarray) -> np.ndarray:
         """(passages, recommendations): each passage's best cosine with any sentence of each profile."""
@@ -98,13 +104,25 @@ class Name:
         return any(name in text for name in self.forms for text in forms)
 
 
-def document_features(scores: np.ndarray, names: np.ndarray, numbers: np.ndarray, kind: str, priors: np.ndarray) -> np.ndarray:
+def distinctive_terms(profiles: list[list[str]]) -> list[dict[str, float]]:
+    """Per recommendation, the word stems of its profile that few other recommendations use, weighted
+    by how rare they are (log inverse document frequency over the recommendations)."""
+    stems = [set(stem_run(" ".join(texts)).split()) for texts in profiles]
+    frequency: dict[str, int] = {}
+    for found in stems:
+        for stem in found:
+            frequency[stem] = frequency.get(stem, 0) + 1
+    limit = max(2, len(stems) // 10)
+    return [{stem: float(np.log(len(stems) / frequency[stem])) for stem in found if frequency[stem] <= limit and len(stem) > 3} for found in stems]
+
+
+def document_features(scores: np.ndarray, names: np.ndarray, numbers: np.ndarray, kind: str, priors: np.ndarray, terms: np.ndarray) -> np.ndarray:
     """(recommendations, FEATURES) for one document, from its linkable passages' scores; `priors` is
     each recommendation's usual best score on any document, so an item that resembles every page
     (a hub) needs more than its usual similarity."""
     recs = scores.shape[1]
     if len(scores) == 0:
-        return np.zeros((recs, len(FEATURES)))
+        return np.zeros((recs, len(FEATURES)))  # nothing linkable: every feature at its floor
     ordered = np.sort(scores, axis=0)[::-1]
     best = ordered[0]
     second = ordered[1] if len(ordered) > 1 else ordered[0]
@@ -113,7 +131,7 @@ def document_features(scores: np.ndarray, names: np.ndarray, numbers: np.ndarray
     return np.column_stack(
         [
             best, second, best - best.mean(), best - priors, 1.0 / rank, best - best.max(),
-            np.log1p((scores >= STRONG).sum(axis=0)), np.log1p(names.sum(axis=0)), np.log1p(numbers.sum(axis=0)),
+            np.log1p((scores >= STRONG).sum(axis=0)), terms, np.log1p(names.sum(axis=0)), np.log1p(numbers.sum(axis=0)),
             *[np.full(recs, value) for value in kind_columns],
         ]
     )  # fmt: skip
@@ -204,13 +222,20 @@ def hash_fold(group: object) -> int:
     return int(hashlib.sha1(str(group).encode()).hexdigest(), 16) % 5
 
 
-def fit_scorer(features: np.ndarray, linked: np.ndarray, weights: np.ndarray, groups: np.ndarray, trained_on: dict, l2: float = 1.0) -> LinkScorer:
+L2 = 10.0  # strong: a few dozen labelled real pages should not be memorised
+
+
+def fit_scorer(
+    features: np.ndarray, linked: np.ndarray, weights: np.ndarray, groups: np.ndarray, calibrate: np.ndarray, trained_on: dict
+) -> tuple[LinkScorer, np.ndarray]:
     """Fit the scorer on (pair features, linked or not, example weight, document) and choose its
-    thresholds on held-out probabilities (folds by document), so they are not set on fitted scores."""
+    thresholds on held-out probabilities (folds by document) of the `calibrate` examples (real pages
+    when there are any), so they are not set on fitted scores. Returns the held-out probabilities too."""
     labels = ["linked" if value else "not" for value in linked]
-    held_out = held_out_probabilities(features, labels, weights, groups, l2)
-    link_threshold, auto_threshold = choose_thresholds(held_out, np.asarray(linked, dtype=bool))
-    return LinkScorer(fit_logistic(features, labels, l2, weights), link_threshold, auto_threshold, trained_on)
+    held_out = held_out_probabilities(features, labels, weights, groups, L2)
+    chosen = calibrate if calibrate.any() and linked[calibrate].any() else np.ones(len(labels), dtype=bool)
+    link_threshold, auto_threshold = choose_thresholds(held_out[chosen], np.asarray(linked, dtype=bool)[chosen])
+    return LinkScorer(fit_logistic(features, labels, L2, weights), link_threshold, auto_threshold, trained_on), held_out
 
 
 def pair_metrics(probabilities: np.ndarray, linked: np.ndarray, threshold: float) -> dict:
