@@ -15,6 +15,7 @@ from sqlite_utils import Migrations
 from sqlite_utils.db import sqlite3  # pysqlite3 when installed: it can load extensions
 
 from .errors import TrackerError
+from .locking import BUSY_TIMEOUT_MS, ReadOnlyError, TrackerDatabase, connect_read_only, writable
 
 MIGRATIONS = Migrations("review-tracker")
 
@@ -25,6 +26,13 @@ def utcnow() -> str:
 
 @MIGRATIONS(name="001_core")
 def _m001_core(db: sqlite_utils.Database) -> None:
+    """Reviews, documents and passages; recommendations; mentions and entities found in passages."""
+    _core_documents(db)
+    _core_recommendations(db)
+    _core_mentions(db)
+
+
+def _core_documents(db: sqlite_utils.Database) -> None:
     db.table("reviews").create(
         {
             "slug": str,
@@ -88,6 +96,9 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db.table("passages").create_index(["document_id", "seq"], unique=True, if_not_exists=True)
+
+
+def _core_recommendations(db: sqlite_utils.Database) -> None:
     db.table("recommendations").create(
         {
             "id": int,
@@ -121,6 +132,9 @@ def _m001_core(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db.table("recommendations").create_index(["review", "key"], unique=True, if_not_exists=True)
+
+
+def _core_mentions(db: sqlite_utils.Database) -> None:
     db.table("mentions").create(
         {
             "id": int,
@@ -301,6 +315,14 @@ def _m005_profiles_probability(db: sqlite_utils.Database) -> None:
     db.table("models").create({"name": str, "spec": str, "created_at": str}, pk="name", if_not_exists=True)
 
 
+@MIGRATIONS(name="006_register_position")
+def _m006_register_position(db: sqlite_utils.Database) -> None:
+    """The government's position as the register records it (JSON: value, date, summary, sources,
+    confidence; `tracker.register`), read by status derivation as position evidence."""
+    if "government_position" not in db.table("recommendations").columns_dict:
+        db.table("recommendations").add_column("government_position", str)
+
+
 LEGACY_TABLE = "schema_migrations"  # where databases made before sqlite-utils Migrations recorded theirs
 
 
@@ -320,11 +342,15 @@ def adopt_legacy_record(db: sqlite_utils.Database) -> None:
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply pending migrations in order; return the names applied."""
-    adopt_legacy_record(db)
-    pending = [m.name for m in MIGRATIONS.pending(db)]
-    if pending:
-        MIGRATIONS.apply(db)
+    """Apply pending migrations in order; return the names applied. One process migrates at a time
+    (the transaction takes the write lock first); the others then find nothing pending."""
+    if LEGACY_TABLE not in db.table_names() and not MIGRATIONS.pending(db):
+        return []
+    with db.atomic():
+        adopt_legacy_record(db)
+        pending = [m.name for m in MIGRATIONS.pending(db)]
+        if pending:
+            MIGRATIONS.apply(db)
     return pending
 
 
@@ -333,25 +359,42 @@ def schema_version(db: sqlite_utils.Database) -> str | None:
     return applied[-1].name if applied else None
 
 
-def open_db(path: str | Path, create: bool = True) -> sqlite_utils.Database:
+def check_current(db: sqlite_utils.Database, path: Path) -> None:
+    """A read-only database cannot be upgraded: say so rather than fail later on a missing column."""
+    if LEGACY_TABLE in db.table_names() or MIGRATIONS.pending(db):
+        latest = MIGRATIONS._migrations[-1].name if MIGRATIONS._migrations else "?"
+        raise ReadOnlyError(
+            f"{path}: database is read-only and its schema ({schema_version(db) or 'none'}) is older than this "
+            f"tracker's ({latest}): make it writable and run `tracker init {path}` to upgrade it"
+        )
+
+
+def open_db(path: str | Path, create: bool = True, read_only: bool | None = None) -> TrackerDatabase:
     """Open (and migrate) a tracker database, with WAL and foreign keys on.
 
-    Raises TrackerError with a readable reason for a missing folder, a missing database when
-    `create` is False, or a file that is not SQLite.
+    `read_only` None opens read-only when the file cannot be written (an immutable or read-only
+    file): nothing is written then, not even a migration or WAL mode, and any write raises
+    ReadOnlyError. Raises TrackerError with a readable reason for a missing folder, a missing
+    database when `create` is False, or a file that is not SQLite.
     """
     path = Path(path)
     if not path.parent.exists():
         raise TrackerError(f"{path}: folder {path.parent} does not exist")
-    if not create and not path.exists():
+    if (not create or read_only) and not path.exists():
         raise TrackerError(f"{path}: no such database (run `tracker init {path}` first)")
     if path.exists() and path.is_dir():
         raise TrackerError(f"{path}: is a folder, not a database file")
+    read_only = (path.exists() and not writable(path)) if read_only is None else read_only
     try:
-        db = sqlite_utils.Database(path)
+        db = connect_read_only(path) if read_only else TrackerDatabase(path)
+        db.path, db.read_only = path, read_only
         db.execute("pragma foreign_keys = on")
-        db.execute("pragma busy_timeout = 5000")
-        db.enable_wal()
-        migrate(db)
+        db.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
+        if read_only:
+            check_current(db, path)
+        else:
+            db.enable_wal()
+            migrate(db)
     except (sqlite3.DatabaseError, stdlib_sqlite3.DatabaseError) as error:
         raise TrackerError(f"{path}: not a tracker database ({error})") from error
     return db
