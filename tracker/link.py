@@ -34,6 +34,7 @@ from .scorer import LinkScorer, Name, Profiles, distinctive_terms, document_feat
 
 MIN_PASSAGE_WORDS = 6
 CARRIER_MARGIN = 0.03  # a second passage carries a similarity link when this close to the best
+CARRIER_RANK = 2  # and only a passage for which the item is among its two closest carries it
 TASK_BY_KIND = {
     "stakeholder_response": "stance",
     "other": "stance",
@@ -222,9 +223,10 @@ def carriers(scores: np.ndarray, names: np.ndarray, refs: np.ndarray, linkable: 
     if linked:
         for row in np.nonzero(names[:, column])[0]:
             chosen.setdefault(int(row), "named")
-        if not chosen and linkable.any():
+        if linkable.any():  # the passages closest to the item carry it too, beside those that name it
             best = float(scores[:, column].max())
-            for row in np.nonzero(scores[:, column] >= best - CARRIER_MARGIN)[0][:2]:
+            ranks = (-scores).argsort(axis=1).argsort(axis=1)[:, column]  # where this item stands among each passage's items
+            for row in np.nonzero((scores[:, column] >= best - CARRIER_MARGIN) & (ranks < CARRIER_RANK))[0][:2]:
                 chosen.setdefault(int(row), "semantic")
     return sorted(chosen.items())
 
