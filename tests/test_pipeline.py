@@ -16,13 +16,13 @@ from click.testing import CliRunner
 
 from tracker import open_db
 from tracker.classify import classify, target_dates
-from tracker.scorer import shipped_scorer
 from tracker.cli import cli
 from tracker.corpus import load_register
 from tracker.embed import embed_texts, get_embedder, texts_to_embed
 from tracker.ingest import ingest
 from tracker.link import layout_sections, link_documents
 from tracker.reconcile import reconcile
+from tracker.scorer import shipped_scorer
 from tracker.status import derive_statuses, refresh_statuses
 
 ROOT = Path(__file__).resolve().parents[1]
