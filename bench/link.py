@@ -27,7 +27,7 @@ from vocabulary import NOUNS, VERBS  # bench/ is on sys.path when a script runs
 
 from tracker.db import open_db, utcnow
 from tracker.embed import DIMENSIONS, MODEL_NAME, text_hash, to_blob, vectors_for
-from tracker.link import link_documents, make_linker
+from tracker.link import Settings, link_documents, make_linker
 from tracker.recommendations import profile_texts
 
 VOCABULARY = NOUNS + VERBS
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviews", type=int, default=1, help="reviews of 36 recommendations each (default: %(default)s)")
     parser.add_argument("--passages", type=int, default=10, help="passages per document (default: %(default)s)")
     parser.add_argument("--sample", type=int, default=300, help="documents linked and timed per size (default: %(default)s)")
+    parser.add_argument("--threshold", type=float, default=0.2, help="link probability (low: synthetic text should still link; default: %(default)s)")
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args(argv)
     print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (other work on these 2 cores skews every figure)")
@@ -117,12 +118,12 @@ def main(argv: list[str] | None = None) -> int:
             db = open_db(path)
             sample = [int(i) for i in np.linspace(1, documents, min(args.sample, documents)).astype(int)]
             started = time.perf_counter()
-            links = link_documents(db, document_ids=sample).links
+            links = link_documents(db, Settings(threshold=args.threshold), document_ids=sample).links
             batch = (time.perf_counter() - started) / len(sample)
             single = []
             for document_id in sample[:20]:
                 started = time.perf_counter()
-                link_documents(db, document_ids=[document_id])
+                link_documents(db, Settings(threshold=args.threshold), document_ids=[document_id])
                 single.append(time.perf_counter() - started)
             floor = floor_seconds(db, sample) / len(sample)
             print(f"{documents:>9}  {build_s:>7.1f}  {1000 * batch:>12.1f}  {1000 * statistics.median(single):>14.1f}  {1000 * floor:>12.2f}  {links / len(sample):>9.1f}", flush=True)
