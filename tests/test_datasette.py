@@ -158,13 +158,19 @@ async def test_dashboard_counts_match_statuses(ds, published_db):
             "select s.status, count(*) from statuses s join recommendations r on r.id = s.recommendation_id where r.parent_id is null group by s.status"
         )
     )
-    assert expected == {"not_accepted": 1, "implemented": 1, "reversed": 1, "in_progress": 1, "awaiting_response": 26}  # as tracker.status derives them
+    assert expected == {  # as tracker.status derives them: 11 register positions, the fixture links, a status set by hand
+        "not_accepted": 2, "deferred": 1, "noted_no_commitment": 2, "accepted_no_action_found": 4, "implemented": 1, "in_progress": 1,
+        "reversed": 1, "no_position_found": 18,
+    }  # fmt: skip
     data = (await ds.client.get("/-/tracker/dashboard.json")).json()
     assert {s: n for s, n in data["counts"].items() if n} == expected
     assert data["total"] == 30 == sum(len(c["recommendations"]) for c in data["chapters"])
     assert data["chapters"][0]["chapter"] == "From focusing on illness to promoting health"
     assert {s: n for s, n in data["timeline"][-1]["counts"].items() if n} == expected
-    assert data["timeline"][0]["date"] == "2023-04-04" and data["timeline"][0]["counts"] == {"awaiting_response": 30}
+    assert data["timeline"][0]["date"] == "2023-04-04" and data["timeline"][0]["counts"] == {"no_position_found": 30}
+    assert {p: n for p, n in data["position_counts"].items() if n} == {
+        "accepted": 5, "accepted_in_principle": 1, "further_work": 1, "noted": 2, "not_accepted": 2, "none_found": 19,
+    }  # fmt: skip
     html = (await ds.client.get("/-/tracker/dashboard")).text
     for status, n in expected.items():
         assert html.count('class="tr-cell" href') == 30
@@ -184,8 +190,10 @@ async def test_recommendation_page_shows_verification_status_and_quote(ds, publi
     assert "https://www.impower.co.uk/insights/hewitt-review-the-case-for-glaziers/" in html
     data = (await ds.client.get(f"/-/tracker/recommendation/{r1}.json")).json()
     assert data["recommendation"]["number_verified"] == 1 and data["recommendation"]["label"] == "R1"
-    assert data["status"]["status"] == "not_accepted" and "did not accept" in data["status"]["quote"]
-    assert data["government_position"]["label"] == "not_accepted" and "did not accept" in data["government_position"]["quote"]
+    assert data["status"]["status"] == "not_accepted" and data["status"]["deciding_link"] == "register:prevention-share"
+    assert data["government_position"]["label"] == "not_accepted" and data["government_position"]["method"] == "register"
+    assert data["government_position"]["sources"][0].startswith("https://healthcareleadernews.com/")
+    assert [p["method"] for p in data["government_positions"]] == ["register", "explicit"]  # the register first: it decides
     assert [s["publisher"] for s in data["stakeholder_positions"]] == ["Local Government Association"]
     assert data["history"][0]["to_status"] == "not_accepted"
 
@@ -208,11 +216,12 @@ async def test_render_cell_badges_and_links(ds):
     assert 'class="tr-badge"' in links and ">not accepted</span>" in links
     statuses = (await ds.client.get("/tracker/statuses")).text
     assert ">in progress</span>" in statuses
-    assert '<a href="https://example.org/dhsc/response" rel="noopener nofollow"' in statuses
-    assert render_cell("javascript:alert(1)", "url", "documents") is None
-    assert render_cell("R1", "label", "recommendations") is None
-    assert "tr-badge" in render_cell("support", "label", "links")
-    assert str(render_cell('["https://a.example/x", "https://b.example/y"]', "sources", "recommendations")).count("<a ") == 2
+    assert 'rel="noopener nofollow"' in statuses and '<a href="/-/tracker/recommendation/1?db=tracker">R1</a>' in statuses
+    assert render_cell("javascript:alert(1)", "url", "documents", None, None, None) is None
+    assert render_cell("R1", "label", "recommendations", None, None, None) is None
+    assert "tr-badge" in render_cell("support", "label", "links", None, None, None)
+    assert str(render_cell('["https://a.example/x", "https://b.example/y"]', "sources", "recommendations", None, None, None)).count("<a ") == 2
+    assert render_cell("Cut costs (register: running-costs).", "quote", "links", None, None, None) == "Cut costs."
 
 
 async def test_sql_similarity_function(ds):
@@ -229,7 +238,7 @@ async def test_metadata_applied_by_datasette(ds):
     tables = {t["name"]: t for t in (await ds.client.get("/tracker.json")).json()["tables"]}
     assert tables["embeddings"]["hidden"] and tables["passages_fts"]["hidden"] and not tables["passages"]["hidden"]
     rejected = (await ds.client.get("/tracker/government_rejected.json?_shape=array")).json()
-    assert [(r["label"], r["position"]) for r in rejected] == [("R1", "not_accepted")]
+    assert [(r["label"], r["method"]) for r in rejected] == [("R1", "register"), ("national-health-mission", "register")]
     said = (await ds.client.get("/tracker/stakeholders_on.json?label=R1&_shape=array")).json()
     assert [(r["publisher"], r["stance"]) for r in said] == [("Local Government Association", "support")]
     since = (await ds.client.get("/tracker/evidence_since.json?since=2025-01-01&_shape=array")).json()

@@ -38,8 +38,14 @@ def test_publish_builds_fts_and_views(published_db):
     assert [text for (text,) in hits] == ["We strongly support the prevention share: shifting budgets towards prevention is overdue and councils welcome it."]
     progress = conn.execute("select count(*) from recommendation_progress").fetchone()[0]
     assert progress == conn.execute("select count(*) from recommendations where parent_id is null").fetchone()[0] == 30
-    rejected = conn.execute("select label, position, quote, url from government_positions where position = 'not_accepted'").fetchall()
-    assert rejected == [("R1", "not_accepted", GOVERNMENT_QUOTE, "https://example.org/dhsc/response")]
+    rejected = conn.execute(
+        "select label, position, quote, url, wording from government_positions where position = 'not_accepted' and method != 'register'"
+    ).fetchall()
+    assert rejected == [("R1", "not_accepted", GOVERNMENT_QUOTE, "https://example.org/dhsc/response", "summary")]  # a Markdown digest: our words
+    recorded = conn.execute(
+        "select label, position, method, decides, date, url from government_positions where method = 'register' order by recommendation_id"
+    ).fetchall()
+    assert len(recorded) == 11 and recorded[0][:5] == ("R1", "not_accepted", "register", 1, "2023-06-14") and recorded[0][5].startswith("https://www.gov.uk/")
     stances = dict(conn.execute("select link_id, stance from stakeholder_positions").fetchall())
     assert stances == {"L-stance-1": "support", "L-stance-2": "concern", "L-stance-3": "neutral"}
     decisions = dict(conn.execute("select link_id, decision from stakeholder_positions where decision is not null").fetchall())
@@ -117,14 +123,21 @@ def test_metadata_yaml_describes_only_what_exists(published_db):
 @pytest.mark.parametrize(
     ("query", "params", "columns", "expected"),
     [
-        ("government_rejected", {}, ("label", "quote"), [("R1", GOVERNMENT_QUOTE)]),
+        (
+            "government_rejected",
+            {},
+            ("label", "method", "wording"),
+            [("R1", "register", "summary"), ("national-health-mission", "register", "summary")],
+        ),
         ("stakeholders_on", {"label": "R1"}, ("publisher", "stance"), [("Local Government Association", "support")]),
         ("stakeholders_on", {"label": "prevention-share"}, ("publisher", "stance"), [("Local Government Association", "support")]),  # slug
         ("stakeholders_on", {"label": "Recommendation 1"}, ("publisher", "stance"), [("Local Government Association", "support")]),  # number
-        ("stakeholders_on", {"label": "dental-reform"}, ("link_id", "stance"), [("L-stance-3", "neutral")]),
+        ("stakeholders_on", {"label": "dental-reform"}, ("label", "stance"), [("dental-reform", "neutral")]),
+        ("stakeholders_on", {"label": ""}, ("label", "stance"), [("R1", "support")]),  # blank: Recommendation 1
         ("stakeholders_on", {"label": "R99"}, ("publisher",), []),
         ("evidence_since", {"since": "2025-01-01"}, ("label", "signal"), [("national-priorities", "implemented"), ("running-costs", "reversed")]),
         ("evidence_since", {"since": "2026"}, ("label",), []),
+        ("evidence_since", {"since": ""}, ("label",), []),  # blank: the last twelve months (the fixtures are older)
     ],
 )
 def test_canned_queries_return_their_rows(published_db, query, params, columns, expected):
@@ -141,7 +154,7 @@ def test_metadata_fills_in_the_database(published_db):
     assert meta["source"].startswith("The Hewitt Review") and meta["source_url"].startswith("https://")
     assert list(meta["databases"]) == [published_db.stem]
     tables = described(meta)["tables"]
-    assert tables["statuses"]["columns"]["status"].startswith("awaiting_response, under_consideration")
+    assert tables["statuses"]["columns"]["status"].startswith("no_position_found, deferred, noted_no_commitment")
     for hidden in ("embeddings", "_sqlite_migrations", "passages_fts", "passages_fts_data", "documents_fts_idx"):
         assert tables[hidden]["hidden"] is True
     assert "recommendations_fts_content" not in tables  # shadow tables are hidden only when they exist

@@ -16,7 +16,7 @@ ACCEPTED = evidence("position", "accepted", "response_layout", "2023-06-14", ass
 
 def test_an_unconfirmed_similarity_link_never_decides_a_status():
     status = decide(1, [ACCEPTED, evidence("signal", "reversed", "semantic", "2025-01-01")])
-    assert status.status == "accepted_no_progress"
+    assert status.status == "accepted_no_action_found"
     assert status.deciding is ACCEPTED
 
 
@@ -35,7 +35,7 @@ def machine(label: str, probability: float, method: str = "semantic") -> Evidenc
 def test_a_machine_link_below_the_auto_threshold_waits_for_a_person():
     for method in ("semantic", "named"):
         status = decide(1, [ACCEPTED, machine("reversed", 0.79, method)])
-        assert status.status == "accepted_no_progress", method
+        assert status.status == "accepted_no_action_found", method
 
 
 def test_a_machine_link_at_or_above_the_auto_threshold_decides_alone():
@@ -57,4 +57,4 @@ def test_a_person_overrides_everything():
 
 
 def test_no_evidence_means_no_position_found():
-    assert decide(1, []).status == "awaiting_response"
+    assert decide(1, []).status == "no_position_found"

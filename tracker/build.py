@@ -67,6 +67,7 @@ def ingest_many(
     expect: int | None = None,
     analyzer: Analyzer | None = None,
     progress: Progress = no_progress,
+    password: str | None = None,
 ) -> list[IngestResult]:
     """Ingest sources one transaction each; a bad source fails alone and the batch goes on."""
     from .segment import get_analyzer
@@ -75,7 +76,7 @@ def ingest_many(
     results: list[IngestResult] = []
     with progress("Ingesting", len(sources)) as advance:
         for source in sources:
-            results.append(ingest(db, source, meta, replace=replace, expect=expect, analyzer=analyzer))
+            results.append(ingest(db, source, meta, replace=replace, expect=expect, analyzer=analyzer, password=password, progress=progress))
             advance(1)
     return results
 
@@ -120,6 +121,7 @@ def ingest_and_link(
     analyzer: Analyzer | None = None,
     link_new: bool = True,
     progress: Progress = no_progress,
+    password: str | None = None,
 ) -> IngestReport:
     """Ingest sources; when DB has been linked before, link the new documents (and any document an
     earlier, interrupted run saved but never linked), refresh statuses and say what changed."""
@@ -127,12 +129,13 @@ def ingest_and_link(
 
     linked = link_new and has_been_linked(db)
     before = {s.recommendation_id: s.status for s in derive_statuses(db)} if linked else {}
-    report = IngestReport(ingest_many(db, expand_sources(sources), meta, replace, expect, analyzer, progress))
+    report = IngestReport(ingest_many(db, expand_sources(sources), meta, replace, expect, analyzer, progress, password))
     changed = report.changed_ids
-    if linked and changed:
-        report.link = link(db, progress=progress)
+    pending = documents_to_link(db) if linked else []  # new, or saved by a run that never linked them
+    if linked and (changed or pending):
+        report.link = link(db, progress=progress) if pending else None
         refresh_statuses(db)
-        report.changes = what_changed(db, before, changed)
+        report.changes = what_changed(db, before, sorted({*changed, *pending}))
     return report
 
 

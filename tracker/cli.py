@@ -27,11 +27,22 @@ def fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
-def connect(db_path: Path, create: bool = False):
+# Commands that only read DB: they work on a read-only (immutable) file; every other one writes.
+READ_COMMANDS = {"status", "documents", "recommendations", "links", "export", "search", "serve", "eval"}
+
+
+def connect(db_path: Path, create: bool = False, write: bool | None = None):
+    """Open DB for the current command; a command that writes says so in one line when DB is read-only."""
     try:
-        return open_db(db_path, create=create)
+        database = open_db(db_path, create=create)
     except TrackerError as error:
         fail(str(error))
+    if write is None:
+        context = click.get_current_context(silent=True)
+        write = context is None or context.info_name not in READ_COMMANDS
+    if write and database.read_only:
+        fail(f"{db_path}: database is read-only")
+    return database
 
 
 def echo_json(payload) -> None:
@@ -67,13 +78,15 @@ def cli(ctx: click.Context, spacy_model: str | None) -> None:
     link passages to recommendations; derive a progress status with its evidence; publish to Datasette.
     """
     ctx.obj = {"spacy_model": spacy_model}
+    if spacy_model:  # a trained pipeline may run on torch: then `tracker.imports` leaves torch visible to spaCy
+        os.environ["TRACKER_SPACY_MODEL"] = spacy_model
 
 
 @cli.command()
 @DB_ARGUMENT
 def init(db: Path) -> None:
     """Create (or upgrade) the tracker database DB."""
-    database = connect(db, create=True)
+    database = connect(db, create=True, write=True)
     tables = len(database.table_names())
     click.echo(f"{db}: ready ({tables} tables, schema {schema_version(database)}, WAL mode)")
 
@@ -104,10 +117,11 @@ def report(results: list[IngestResult], as_json: bool) -> None:
         for r in results:
             if r.status == "failed":
                 click.echo(f"failed     {r.source}: {r.reason}", err=True)
+            elif r.status == "unchanged":
+                click.echo(f"unchanged  {r.source}: {r.note or f'same bytes already stored as document {r.document_id}'}")
             else:
                 detail = f"{r.passages} passages" + (f", {r.recommendations} recommendations" if r.kind == "review" else "")
-                click.echo(f"{r.status:<10} {r.source} [{r.kind}] {r.title or ''} ({detail})" if r.status != "unchanged"
-                           else f"unchanged  {r.source}: same bytes already stored as document {r.document_id}")  # fmt: skip
+                click.echo(f"{r.status:<10} {r.source} [{r.kind}] {r.title or ''} ({detail})" + (f": {r.note}" if r.note else ""))
             for warning in r.warnings:
                 click.echo(f"warning    {r.source}: {warning}", err=True)
         counts = {s: sum(1 for r in results if r.status == s) for s in ("ingested", "updated", "unchanged", "failed")}
@@ -122,14 +136,18 @@ def report(results: list[IngestResult], as_json: bool) -> None:
 @click.option("--title", help="Title (else taken from the document).")
 @click.option("--publisher", help="Publishing organisation.")
 @click.option("--author", help="Author.")
-@click.option("--date", "published", help="Publication date, YYYY-MM-DD.")
+@click.option("--date", "published", help="Publication date: YYYY-MM-DD, or YYYY-MM / YYYY when only the month or year is known.")
 @click.option("--url", help="Canonical URL of the source.")
 @click.option("--assessor", type=click.Choice(["government", "independent"]), help="Who is speaking, for status.")
 @click.option("--expect", type=int, help="Expected number of recommendations (reviews): warn when it differs.")
 @click.option("--replace", is_flag=True, help="Re-ingest even when the same bytes are already stored.")
 @click.option("--no-link", is_flag=True, help="Do not link new documents even when DB has been linked before.")
+@click.option("--password", envvar="TRACKER_PDF_PASSWORD", help="Password of password-protected PDFs (never stored or shown). Env: TRACKER_PDF_PASSWORD.")
+@click.option("--digest-links", type=click.IntRange(0), default=3, show_default=True, help="Links shown per recommendation in the digest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results (and what changed) as JSON.")
-def ingest_command(db: Path, sources: tuple[str, ...], replace: bool, expect: int | None, no_link: bool, as_json: bool, **meta) -> None:
+def ingest_command(
+    db: Path, sources: tuple[str, ...], replace: bool, expect: int | None, no_link: bool, password: str | None, digest_links: int, as_json: bool, **meta
+) -> None:
     """Ingest SOURCES (files, folders, or http(s) URLs) into DB.
 
     Each document is stored in one transaction: a failure leaves nothing half-written, and the other
@@ -138,27 +156,37 @@ def ingest_command(db: Path, sources: tuple[str, ...], replace: bool, expect: in
     change (links, positions, signals, statuses before -> after) is printed.
     """
     from .build import ingest_and_link
+    from .links import bound_digest, digest_documents
 
-    database = connect(db, create=True)
-    result = ingest_and_link(database, sources, meta, replace, expect, current_analyzer(), link_new=not no_link, progress=progress_bar)
+    database = connect(db, create=True, write=True)
+    try:
+        result = ingest_and_link(database, sources, meta, replace, expect, current_analyzer(), link_new=not no_link, progress=progress_bar, password=password)
+    except TrackerError as error:  # the database: read-only, or locked by another writer for too long
+        fail(str(error))
+    documents = digest_documents(database, result.changed_ids, result.link.run_id if result.link else None)
+    changes = bound_digest(result.changes, digest_links, documents) if result.changes else None
     if as_json:
-        echo_json({"results": [r.as_dict() for r in result.results], "changes": result.changes})
+        echo_json({"results": [r.as_dict() for r in result.results], "changes": changes})
     else:
         report(result.results, False)
-        if result.changes:
-            print_digest(result.changes)
+        if changes:
+            print_digest(changes, db)
     if result.failed:
         sys.exit(1)
 
 
-def print_digest(digest: dict) -> None:
-    """What the new documents changed, for a person reading the terminal."""
+def print_digest(digest: dict, db: Path) -> None:
+    """What the new documents changed, for a person reading the terminal: a few links per
+    recommendation (`bound_digest`), then how many more and the command that lists them."""
     click.secho("\nWhat this changes", bold=True)
     if not digest["links"]:
         click.echo("  no passage links to a recommendation")
     for link in digest["links"]:
         quote = link["quote"] if len(link["quote"]) < 140 else link["quote"][:137] + "..."
         click.echo(f"  {link['recommendation']}: {link['task']} {link['label']} ({link['method']}, {link['link_id']}) \"{quote}\"")
+    if digest["more_links"]:
+        documents = " ".join(f"--document {document_id}" for document_id in digest["documents"])
+        click.echo(f"  and {digest['more_links']:,} more links: run `tracker links {db} {documents}`")
     for change in digest["status_changes"]:
         click.echo(f"  status {change['recommendation']}: {change['before'] or 'none'} -> {change['after']}: {change['reason']}")
     if not digest["status_changes"]:
@@ -173,11 +201,33 @@ def documents(db: Path, kind: str | None, as_json: bool) -> None:
     """List the documents in DB."""
     from .ingest import list_documents
 
-    rows = list_documents(connect(db), kind)
+    rows = list_documents(connect(db, write=False), kind)
     if as_json:
         echo_json(rows)
     else:
         echo_table(rows, ["id", "kind", "published", "publisher", "title", "passages"])
+
+
+@cli.command(name="links")
+@DB_ARGUMENT
+@click.option("--document", "documents", type=int, multiple=True, metavar="ID", help="Only links in this document (repeatable).")
+@click.option("--recommendation", metavar="REF", help="Only links to this recommendation (label, number, slug or key) and its parts.")
+@click.option("--review", help="Review slug, when DB has several.")
+@click.option("--limit", type=click.IntRange(1), help="At most this many links.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def links_command(db: Path, documents: tuple[int, ...], recommendation: str | None, review: str | None, limit: int | None, as_json: bool) -> None:
+    """List the links in DB (all, or of some documents or one recommendation), with their quotes."""
+    from .links import list_links
+
+    try:
+        rows = list_links(connect(db, write=False), list(documents), recommendation, review, limit)
+    except TrackerError as error:
+        fail(str(error))
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["link_id", "document_id", "recommendation", "task", "label", "method", "quote"])
+        click.echo(f"{len(rows):,} links", err=True)
 
 
 @cli.command()
@@ -242,24 +292,26 @@ def link(db: Path, rebuild: bool, threshold: float | None, as_json: bool) -> Non
 
 @cli.command()
 @DB_ARGUMENT
-@click.option("--as-of", "as_of", help="Status on this date (YYYY-MM-DD), using only evidence dated up to it.")
+@click.option("--as-of", "as_of", help="Status on this date (YYYY-MM-DD; YYYY-MM or YYYY: its last day), using only evidence dated up to it.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
 def status(db: Path, as_of: str | None, as_json: bool, as_csv: bool) -> None:
     """Progress status of every recommendation in DB, by chapter, with counts per status.
 
-    Without --as-of the statuses and their history are also stored (tables statuses, status_history).
+    Without --as-of the statuses and their history are also stored (tables statuses, status_history)
+    when DB is writable; a read-only DB is never written: statuses are computed on the fly.
     """
+    from .dates import optional_date
     from .export import status_rows
-    from .ingest import normalise_date
     from .status import derive_statuses, refresh_statuses, status_counts
 
-    database = connect(db)
+    database = connect(db, write=False)
     try:
-        as_of = normalise_date(as_of)
+        day = optional_date(as_of, "--as-of")
     except TrackerError as error:
         fail(str(error))
-    statuses = derive_statuses(database, as_of) if as_of else refresh_statuses(database)
+    as_of = day.iso if day else None
+    statuses = derive_statuses(database, day.last_day if day else None) if day or database.read_only else refresh_statuses(database)
     rows = status_rows(database, statuses)
     if as_json:
         echo_json({"as_of": as_of, "counts": status_counts(statuses), "recommendations": rows})
@@ -310,7 +362,7 @@ def record_link_override(db: Path, action: str, link_id: str, note: str) -> None
     from .status import decide_link
 
     try:
-        decide_link(connect(db), action, link_id, note)
+        decide_link(connect(db, write=True), action, link_id, note)
     except TrackerError as error:
         fail(f"{error} in {db} (see the links table or `tracker status --json`)")
     click.echo(f"{action}ed {link_id}")
@@ -322,14 +374,14 @@ def record_link_override(db: Path, action: str, link_id: str, note: str) -> None
 @click.argument("status_name", metavar="STATUS")
 @click.option("--note", required=True, help="Why (shown with the status).")
 @click.option("--source", help="URL of the evidence.")
-@click.option("--date", "effective", help="Date the status took effect (default today).")
+@click.option("--date", "effective", help="Date the status took effect: YYYY-MM-DD, YYYY-MM or YYYY (default today).")
 @click.option("--review", help="Review slug (needed when DB has several).")
 def set_status(db: Path, recommendation: str, status_name: str, note: str, source: str | None, effective: str | None, review: str | None) -> None:
     """Set RECOMMENDATION (label, number or register slug) to STATUS by hand. Survives rebuilds."""
-    from .ingest import normalise_date
+    from .dates import parse_date
     from .status import STATUSES, add_override, refresh_statuses
 
-    database = connect(db)
+    database = connect(db, write=True)
     if status_name not in STATUSES:
         fail(f"unknown status {status_name!r}; choose from {', '.join(STATUSES)}")
     from .recommendations import NotFoundError, resolve
@@ -339,7 +391,7 @@ def set_status(db: Path, recommendation: str, status_name: str, note: str, sourc
     except NotFoundError as error:
         fail(str(error))
     try:
-        effective = normalise_date(effective)
+        effective = parse_date(effective, "--date").iso if effective else None
     except TrackerError as error:
         fail(str(error))
     add_override(database, "status", review=recommendation_row["review"], recommendation_key=recommendation_row["key"], status=status_name, note=note, source=source, effective=effective)
@@ -548,7 +600,7 @@ def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, as_js
     if as_json:
         return echo_json(report)
     click.echo(f"examples: {report['examples']}, {report['positives']} linked")
-    for name in ("before", "after_held_out", "after_auto_held_out"):
+    for name in ("before", "after_held_out", "after_auto_held_out", "pages_held_out", "decisions_held_out"):
         if report.get(name):
             click.echo(f"{name:<20} precision {report[name]['precision']:.2f}  recall {report[name]['recall']:.2f}  F1 {report[name]['f1']:.2f}")
     click.echo(f"thresholds: link {scorer.link_threshold}, auto {scorer.auto_threshold}; saved in {db}" + (f" and {out}" if out else ""))
@@ -556,15 +608,20 @@ def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, as_js
 
 @cli.command()
 @DB_ARGUMENT
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json"]), default="markdown", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json", "evidence-csv", "evidence-json"]), default="markdown", show_default=True,
+              help="evidence-*: one row per piece of evidence, as the pages' downloads.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file instead of stdout.")
 def export(db: Path, fmt: str, output: Path | None) -> None:
     """Export the progress report: Markdown (one section per recommendation, with citations), CSV or JSON."""
-    from .export import progress_rows, to_csv, to_markdown
+    from .export import evidence_csv, evidence_rows, progress_rows, to_csv, to_markdown
 
     database = connect(db)
-    rows = progress_rows(database)
-    text = to_markdown(database, rows) if fmt == "markdown" else to_csv(rows) if fmt == "csv" else json.dumps(rows, indent=2, ensure_ascii=False)
+    if fmt.startswith("evidence-"):
+        found = evidence_rows(database)
+        text = evidence_csv(found) if fmt == "evidence-csv" else json.dumps(found, indent=2, ensure_ascii=False)
+    else:
+        rows = progress_rows(database)
+        text = to_markdown(database, rows) if fmt == "markdown" else to_csv(rows) if fmt == "csv" else json.dumps(rows, indent=2, ensure_ascii=False)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

@@ -323,6 +323,15 @@ def _m006_register_position(db: sqlite_utils.Database) -> None:
         db.table("recommendations").add_column("government_position", str)
 
 
+@MIGRATIONS(name="007_status_label")
+def _m007_status_label(db: sqlite_utils.Database) -> None:
+    """The recommendation's label beside its status, so the statuses table names what it is about
+    (its key, recommendation_id, is shown by Datasette as a bare row number)."""
+    if "label" not in db.table("statuses").columns_dict:
+        db.table("statuses").add_column("label", str)
+        db.execute("update statuses set label = (select r.label from recommendations r where r.id = statuses.recommendation_id)")
+
+
 LEGACY_TABLE = "schema_migrations"  # where databases made before sqlite-utils Migrations recorded theirs
 
 

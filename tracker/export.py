@@ -1,13 +1,18 @@
-"""Progress reports for people and spreadsheets: Markdown with citations, CSV, JSON."""
+"""Progress reports for people and spreadsheets: Markdown with citations, CSV, JSON, and the evidence
+behind them one row per item (`evidence_rows`), as the pages offer it for download."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Callable
 
 import sqlite_utils
 
+from .provenance import QUOTE, WORDING_LABELS, human_date, location, shown_text
+from .publish import VIEWS
+from .register import REGISTER_METHOD
 from .status import STATUSES, Status, derive_statuses, status_counts
 
 
@@ -45,11 +50,11 @@ def progress_rows(db: sqlite_utils.Database) -> list[dict]:
                 "position": status.position, "government_view": status.government_view,
                 "independent_view": status.independent_view, "disagreement": status.disagreement,
                 "evidence": [
-                    {"date": e.date, "publisher": e.publisher, "title": e.document_title, "url": e.url, "task": e.task,
-                     "label": e.label, "method": e.method, "link_id": e.link_id, "quote": e.quote}
+                    {"date": e.date, "date_precision": e.date_precision, "publisher": e.publisher, "title": e.document_title, "url": e.url,
+                     "task": e.task, "label": e.label, "method": e.method, "link_id": e.link_id, "quote": e.quote, "wording": e.wording}
                     for e in status.evidence
                 ],
-                "sources": json.loads(rec["sources"] or "[]"),
+                "sources": json.loads(rec["sources"] or "[]"), "origin": rec["origin"],
             }
         )  # fmt: skip
     return rows
@@ -79,16 +84,67 @@ def to_markdown(db: sqlite_utils.Database, rows: list[dict]) -> str:
             chapter = row["chapter"]
             lines += ["", f"## {chapter or 'No chapter'}"]
         number = f"Recommendation {row['number']}" if row["number_verified"] else f"{row['slug']} (number not verified)"
-        lines += ["", f"### {number}: {row['title'] or ''}".rstrip(": "), "", row["text"], "",
-                  f"**Status: {row['status']}** (since {row['since'] or 'n/a'}, confidence {row['confidence']}). {row['reason']}"]  # fmt: skip
+        said = "Register summary (the tracker's words)" if row["origin"] != "parsed" and row["origin"] != "reconciled" else "Official text"
+        since = f"since {human_date(row['since'])}" if row["since"] else "no change of status yet"
+        position = (row["position"] or "none found").replace("_", " ")
+        status = f"**Status: {row['status']}** ({since}, confidence {row['confidence']}); government position: {position}. {row['reason']}"
+        lines += ["", f"### {number}: {row['title'] or ''}".rstrip(": "), "", f"{said}: {shown_text(row['text'])}", "", status]
         if row["disagreement"]:
             lines += ["", f"Assessors disagree: government {row['government_view']}; independent {row['independent_view']}."]
         if row["evidence"]:
             lines += ["", "Evidence:"]
             for item in row["evidence"]:
-                quote = item["quote"] if len(item["quote"]) <= 300 else item["quote"][:297] + "..."
-                lines.append(f"- {item['date'] or 'undated'}, {item['publisher'] or item['title']}: {item['task']} **{item['label']}** "
-                             f"({item['method']}, {item['link_id']}): \"{quote}\" [{item['title']}]({item['url'] or ''})")  # fmt: skip
+                text = shown_text(item["quote"])
+                text = text if len(text) <= 300 else text[:297] + "..."
+                said = f'quote: "{text}"' if item["wording"] == QUOTE else f"tracker summary: {text}"
+                lines.append(f"- {human_date(item['date'], item['date_precision'])}, {item['publisher'] or item['title']}: {item['task']} "
+                             f"**{item['label']}** ({item['method']}, {item['link_id']}); {said} [{item['title']}]({item['url'] or ''})")  # fmt: skip
         if row["sources"]:
             lines += ["", "Register sources: " + ", ".join(row["sources"])]
     return "\n".join(lines) + "\n"
+
+
+# One row per piece of evidence, for a researcher's spreadsheet: which recommendation, when (with the
+# date's precision), who, where from, what it says and whose words those are, and how the tracker
+# linked it (method, score, a person's decision, whether it can decide a status).
+EVIDENCE_TASKS = (("position", "government_positions", "position"), ("stance", "stakeholder_positions", "stance"), ("signal", "evidence_timeline", "signal"))
+EVIDENCE_COLUMNS = [
+    "recommendation", "recommendation_title", "recommendation_url", "date", "date_precision", "evidence", "reading",
+    "document_kind", "publisher", "document", "source_url", "link_method", "probability", "score", "checked_by_person",
+    "decides_status", "text_is", "text", "location", "link_id",
+]  # fmt: skip
+
+
+def evidence_rows(db: sqlite_utils.Database, recommendation_id: int | None = None, page_url: Callable[[int], str] | None = None) -> list[dict]:
+    """Every linked passage and recorded position (rejected links included, marked), oldest first;
+    `recommendation_id` narrows to one recommendation and its parts; `page_url(id)` gives each row
+    the recommendation page's address."""
+    found = []
+    for task, view, reading in EVIDENCE_TASKS:
+        where, params = (
+            (" where v.recommendation_id in (select id from recommendations where ? in (id, parent_id))", [recommendation_id])
+            if recommendation_id
+            else ("", [])
+        )
+        for row in db.query(f"select v.* from ({VIEWS[view]}) v{where}", params):
+            found.append(
+                {"recommendation": row["label"], "recommendation_title": row["title"],
+                 "recommendation_url": page_url(row["recommendation_id"]) if page_url else None,
+                 "date": row["date"], "date_precision": row["date_precision"], "evidence": task, "reading": row[reading],
+                 "document_kind": row["document_kind"], "publisher": row["publisher"], "document": row["document"], "source_url": row["url"],
+                 "link_method": row["method"], "probability": row["probability"], "score": row["score"],
+                 "checked_by_person": {"confirm": "confirmed", "reject": "rejected"}.get(row["decision"] or "", "curated" if row["method"] == REGISTER_METHOD else "no"),
+                 "decides_status": "yes" if row["decides"] and row["decision"] != "reject" else "no",
+                 "text_is": WORDING_LABELS.get(row["wording"], row["wording"]), "text": shown_text(row["quote"]),
+                 "location": location(row["page"], row["heading_path"]) if row["wording"] == QUOTE else "", "link_id": row["link_id"]}
+            )  # fmt: skip
+    found.sort(key=lambda r: (r["date"] or "", r["recommendation"] or "", r["evidence"], r["link_id"] or ""))
+    return found
+
+
+def evidence_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EVIDENCE_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

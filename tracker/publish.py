@@ -22,8 +22,10 @@ import sqlite_utils
 import yaml
 from sqlite_utils.db import sqlite3
 
+from .provenance import WORDING_SQL
 from .recommendations import match_sql
-from .status import ASSESSOR_SQL, STATUSES
+from .register import REGISTER_METHOD, REGISTER_POSITION_COLUMNS
+from .status import ASSESSOR_SQL, STATUSES, decisive_sql
 
 SQLITE_ERRORS = (sqlite3.DatabaseError, stdlib_sqlite3.DatabaseError)
 
@@ -37,36 +39,52 @@ FTS_SHADOW_SUFFIXES = ("_fts", "_fts_config", "_fts_data", "_fts_docsize", "_fts
 
 _OVERRIDE_DECISION = """(select o.action from overrides o where o.link_id = l.id and o.action in ('confirm', 'reject')
     order by o.id desc limit 1)"""
-# What every link view also carries, so that a reader (the plugin's pages) needs nothing else.
-_LINK_DETAILS = "l.passage_id, l.cues, d.kind as document_kind"
-_LINK_FROM = "from links l join recommendations r on r.id = l.recommendation_id join documents d on d.id = l.document_id"
+_PRECISION = "coalesce(d.date_precision, case length(d.published) when 4 then 'year' when 7 then 'month' else 'day' end)"
+# What every link view carries, so that a reader (the plugin's pages, the exports) needs nothing else:
+# how the link was made and how sure it is, whether a person decided it, whose words the text is,
+# and where the passage sits in its document.
+_LINK_DETAILS = f"""l.method, l.score, l.probability, l.threshold, {_OVERRIDE_DECISION} as decision,
+    {decisive_sql(_OVERRIDE_DECISION)} as decides, l.target_date, {ASSESSOR_SQL} as assessor, l.speaker,
+    {WORDING_SQL} as wording, d.confidence, null as sources, l.passage_id, p.page, p.heading_path, l.cues, d.kind as document_kind"""
+_LINK_DOCUMENT = f"d.id as document_id, d.title as document, d.publisher, d.published as date, {_PRECISION} as date_precision, d.url"
+_LINK_FROM = """from links l join recommendations r on r.id = l.recommendation_id join documents d on d.id = l.document_id
+left join passages p on p.id = l.passage_id"""
+_REC = "r.id as recommendation_id, r.review, r.label, r.number, r.number_verified, r.title"
+# The latest dated document linked to a recommendation or its parts (`r`), as "date|precision".
+_LATEST = f"""(select d.published || '|' || {_PRECISION} from links l join documents d on d.id = l.document_id
+    join recommendations x on x.id = l.recommendation_id where r.id in (x.id, x.parent_id) and d.published is not null
+    and coalesce({_OVERRIDE_DECISION}, '') != 'reject' order by d.published desc limit 1)"""
 
 VIEWS: dict[str, str] = {
-    "recommendation_progress": """
-select r.id, r.review, r.label, r.number, r.number_verified, r.slug, r.title, r.chapter,
-    s.status, s.since, s.reason, s.confidence, s.position, s.government_view, s.independent_view, s.disagreement,
-    s.quote, s.document_title, s.publisher, s.date, s.url, r.text, s.as_of
+    "recommendation_progress": f"""
+select r.id, r.review, r.label, r.number, r.number_verified, r.slug, r.title, r.chapter, r.addressees,
+    s.status, s.since, (select {_PRECISION.replace("d.", "hd.")} from status_history h left join documents hd on hd.id = h.document_id
+        where h.recommendation_id = r.id order by h.date desc, h.id desc limit 1) as since_precision,
+    s.position, s.reason, s.confidence, s.government_view, s.independent_view, s.disagreement,
+    s.quote, s.deciding_link, s.document_id, s.document_title, s.publisher, s.date, s.url,
+    coalesce((select {WORDING_SQL} from documents d where d.id = s.document_id), 'summary') as wording,
+    (select {_PRECISION} from documents d where d.id = s.document_id) as date_precision,
+    substr({_LATEST}, 1, instr({_LATEST}, '|') - 1) as latest_evidence, substr({_LATEST}, instr({_LATEST}, '|') + 1) as latest_evidence_precision,
+    r.text, case when r.origin in ('parsed', 'reconciled') then 'official_text' else 'register_summary' end as text_kind, s.as_of
 from recommendations r left join statuses s on s.recommendation_id = r.id
 where r.parent_id is null
 order by r.review, r.number is null, r.number, r.id""",
     "government_positions": f"""
-select l.id as link_id, r.id as recommendation_id, r.review, r.label, r.number, r.number_verified, r.title,
-    l.label as position, l.quote, d.id as document_id, d.title as document, d.publisher, d.published as date, d.url,
-    l.method, l.score, {_OVERRIDE_DECISION} as decision, l.target_date, {ASSESSOR_SQL} as assessor, {_LINK_DETAILS}
+select * from (
+select l.id as link_id, {_REC}, l.label as position, l.quote, {_LINK_DOCUMENT}, {_LINK_DETAILS}
 {_LINK_FROM}
 where l.task = 'position' and l.label != 'mention'
-order by r.number is null, r.number, r.label, d.published""",
+union all
+select {REGISTER_POSITION_COLUMNS}
+) order by number is null, number, label, method != '{REGISTER_METHOD}', date""",
     "stakeholder_positions": f"""
-select l.id as link_id, r.id as recommendation_id, r.review, r.label, r.number, r.slug, r.title,
-    d.publisher, l.label as stance, l.quote, d.id as document_id, d.title as document, d.published as date, d.url,
-    l.method, l.score, {_OVERRIDE_DECISION} as decision, l.target_date, {ASSESSOR_SQL} as assessor, {_LINK_DETAILS}
+select l.id as link_id, {_REC}, r.slug, l.label as stance, l.quote, {_LINK_DOCUMENT}, {_LINK_DETAILS}
 {_LINK_FROM}
 where l.task = 'stance'
 order by r.number is null, r.number, r.label, d.published, d.publisher""",
     "evidence_timeline": f"""
-select d.published as date, l.label as signal, l.target_date, d.publisher, {ASSESSOR_SQL} as assessor,
-    r.id as recommendation_id, r.label, r.title, l.quote, d.id as document_id, d.title as document, d.url,
-    l.method, l.score, l.id as link_id, {_OVERRIDE_DECISION} as decision, {_LINK_DETAILS}
+select d.published as date, {_PRECISION} as date_precision, l.label as signal, l.target_date, d.publisher, {ASSESSOR_SQL} as assessor,
+    {_REC}, l.quote, d.id as document_id, d.title as document, d.url, l.id as link_id, {_LINK_DETAILS.replace(", l.target_date", "").replace(f", {ASSESSOR_SQL} as assessor", "")}
 {_LINK_FROM}
 where l.task = 'signal'
 order by d.published, r.number is null, r.number, r.label""",
@@ -74,7 +92,9 @@ order by d.published, r.number is null, r.number, r.label""",
 
 # A canned query's `:label` resolved by the ordered match every reader uses (slug, label, number,
 # key); `tracker_reference_number` is `tracker.references.reference_number`, registered by the plugin.
-RECOMMENDATION_PARAMETER = match_sql(":label", "coalesce(tracker_reference_number(:label), :label)", "null", parts=True)
+# Left blank, the parameter means Recommendation 1 (a canned query then shows rows, not an empty page).
+_LABEL = "coalesce(nullif(:label, ''), 'R1')"
+RECOMMENDATION_PARAMETER = match_sql(_LABEL, f"coalesce(tracker_reference_number({_LABEL}), {_LABEL})", "null", parts=True)
 
 
 def _database(db: sqlite_utils.Database | str | Path) -> sqlite_utils.Database:
@@ -167,6 +187,7 @@ def metadata(db_path: str | Path) -> dict:
     for hidden in spec["hidden"] + shadows:
         if existing is None or hidden in existing:
             tables.setdefault(hidden, {})["hidden"] = True
+    database["description_html"] = database.get("description_html", "").replace("{database}", path.stem)
     for query in database["queries"].values():
         query["sql"] = query["sql"].replace("{recommendation}", RECOMMENDATION_PARAMETER)
     source, source_url = _source(path, spec["default_source"])

@@ -283,7 +283,7 @@ def hit_details(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
         for row in rows(
             conn,
             f"""select p.id, p.document_id, p.seq, p.text, p.heading_path, p.page, d.title as document, d.publisher,
-            d.published as date, d.url, d.kind from passages p join documents d on d.id = p.document_id where p.id in ({marks})""",
+            d.published as date, d.date_precision, d.format, d.url, d.kind from passages p join documents d on d.id = p.document_id where p.id in ({marks})""",
             ids,
         )
     }
@@ -345,6 +345,19 @@ def ranked_hits(conn: Connection, fused: list[tuple[int, float]], fts: WordRanki
     return hits
 
 
+BROWSE = "browse"  # the mode of a search with filters and no words
+NO_RANKS = {"score": None, "fts_rank": None, "bm25": None, "highlight": None, "vector_rank": None, "similarity": None}
+
+
+def browse(conn: Connection, filters: Filters, limit: int = LIMIT) -> SearchResult:
+    """No words, only filters: the passages they allow (say, all linked to a recommendation), newest first."""
+    where, params = filters.clause()
+    sql = f"select p.id from passages p join documents d on d.id = p.document_id where 1 = 1 {where} order by d.published desc, p.document_id, p.seq limit :n"
+    ids = [row[0] for row in conn.execute(sql, {**params, "n": limit})]
+    details = hit_details(conn, ids)
+    return SearchResult([{**details[i], **NO_RANKS} for i in ids if i in details], BROWSE, BROWSE)
+
+
 def search(
     db: sqlite_utils.Database | Connection,
     query: str,
@@ -360,10 +373,10 @@ def search(
     `embed(text) -> unit vector` replaces the default model (tests, other models)."""
     if mode not in MODES:
         raise TrackerError(f"unknown search mode {mode!r}; choose from {', '.join(MODES)}")
-    if not query.strip():
-        return SearchResult([], mode, mode)
     conn = _connection(db)
     filters = filters or Filters()
+    if not query.strip():
+        return browse(conn, filters, limit) if filters.active() else SearchResult([], mode, mode)
     notes: list[str] = []
     vec, why_not = (None, None) if mode == "fts" else vector_ranking(conn, query, filters, embed, depth)
     notes += [why_not] if why_not else []

@@ -9,18 +9,21 @@ Passages never cross a block (heading, paragraph, list item) and keep exact offs
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-import spacy
-from spacy.language import Language
-from spacy.matcher import Matcher
-from spacy.tokens import Doc
-
 from .errors import TrackerError
 from .extract import Extracted
+from .imports import torch_hidden
 from .references import MAX_REFERENCE_NUMBER, NUMBER_LIST, REFERENCE_WORDS, REGISTER_REFERENCE, SHORT_REFERENCE, expand_numbers
+
+with torch_hidden():  # thinc would import torch (0.7 s) for a pipeline that never uses it
+    import spacy
+    from spacy.language import Language
+    from spacy.matcher import Matcher
+    from spacy.tokens import Doc
 
 ABBREVIATIONS = {
     "para", "paras", "no", "nos", "e.g", "i.e", "eg", "ie", "etc", "dr", "cllr", "mr", "mrs", "ms", "prof",
@@ -164,6 +167,10 @@ class Analyzer:
 
     def segment(self, extracted: Extracted, text: str) -> list[Passage]:
         """Passages of one to a few sentences per block, with heading path, page, entities, references."""
+        return list(self.iter_passages(extracted, text))
+
+    def iter_passages(self, extracted: Extracted, text: str) -> Iterator[Passage]:
+        """`segment` one passage at a time, so a large document's passages can be stored as they come."""
         headings: list[tuple[int, str, list[Mention]]] = []
         body_blocks = []
         for block in extracted.blocks:
@@ -175,7 +182,7 @@ class Analyzer:
             else:
                 inherited = next((h[2] for h in reversed(headings) if h[2]), [])
                 body_blocks.append((block, " > ".join(h[1] for h in headings), inherited))
-        passages: list[Passage] = []
+        seq = 0
         docs = self.nlp.pipe((text[block.start : block.end] for block, _, _ in body_blocks), batch_size=64)
         for (block, heading_path, inherited), doc in zip(body_blocks, docs):
             block_entities = self.entities(doc, block.start)
@@ -183,11 +190,11 @@ class Analyzer:
             for sentences in group_sentences(doc):  # a passage without its own reference inherits its heading's
                 first, last = sentences[0], sentences[-1]
                 start, end = block.start + first.start_char, block.start + last.end_char
-                passage = Passage(len(passages), start, end, text[start:end], heading_path, block.page, block.kind)
+                passage = Passage(seq, start, end, text[start:end], heading_path, block.page, block.kind)
                 passage.entities = [e for e in block_entities if start <= e.start < end]
                 passage.mentions = [m for m in block_mentions if start <= m.start < end] or list(inherited)
-                passages.append(passage)
-        return passages
+                seq += 1
+                yield passage
 
 
 def group_sentences(doc: Doc) -> list[list]:

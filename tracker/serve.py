@@ -6,6 +6,7 @@ tracker starts a process; the review_tracker plugin comes from the `datasette` e
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,9 +47,13 @@ def serve(
     return run_datasette(serve_args(db_path, metadata_path, host, port, immutable))
 
 
+WARM_ENV = "TRACKER_WARM_MODEL"  # the plugin loads the search model at startup when this is "1"
+
+
 def run_datasette(args: list[str]) -> int:
-    """Run the Datasette command until it exits; on Ctrl-C let it shut down (it got the same signal)."""
-    process = subprocess.Popen(args)
+    """Run the Datasette command until it exits; on Ctrl-C let it shut down (it got the same signal).
+    The plugin is asked to load the search model at startup, so the first search does not wait."""
+    process = subprocess.Popen(args, env={**os.environ, WARM_ENV: "1"})
     try:
         return process.wait()
     except KeyboardInterrupt:

@@ -16,29 +16,44 @@ import sqlite_utils
 
 from .db import utcnow
 from .errors import TrackerError
+from .provenance import SUMMARY, human_date, wording
+from .register import REGISTER_METHOD, register_link_id, register_positions
 
+NO_POSITION = "no_position_found"  # the status before any position or evidence is found
+# Progress statuses: what has happened. Kept apart from the government's position (POSITIONS): a
+# rejected item whose work later stalled is "stalled" in progress and still "not accepted" in position.
 STATUSES: dict[str, str] = {
-    "awaiting_response": "No government position and no evidence of action yet.",
-    "under_consideration": "The government noted it or promised further work, without accepting it.",
+    NO_POSITION: "The tracker has found no government position on it and no evidence of action yet (not: the government has not responded).",
+    "deferred": "The government put off a decision: it promised further work or consideration, without accepting it.",
+    "noted_no_commitment": "The government noted it without committing to act on it.",
     "not_accepted": "The government rejected it and no later evidence shows action.",
-    "accepted_no_progress": "Accepted (fully, in principle or in part) but no evidence of action yet.",
+    "accepted_no_action_found": "Accepted (fully, in principle or in part); the tracker has found no evidence of action yet.",
     "planned": "A dated plan or commitment to act, not yet under way.",
     "in_progress": "Evidence that implementation is under way.",
     "implemented": "Evidence that it has been done.",
     "stalled": "Work was paused, delayed or found off track.",
     "reversed": "Action went the other way (cut, withdrawn, abolished).",
 }
+# The government's stated position on a recommendation, as the tracker records it.
+POSITIONS: dict[str, str] = {
+    "accepted": "The government accepted it.",
+    "accepted_in_principle": "The government accepted its aim or intent, not necessarily the means proposed.",
+    "partially_accepted": "The government accepted part of it.",
+    "further_work": "The government deferred a decision, promising further work or consideration.",
+    "noted": "The government noted it without committing to act.",
+    "not_accepted": "The government rejected it.",
+}
 SIGNAL_STATUS = {s: s for s in ("planned", "in_progress", "implemented", "stalled", "reversed")}
 POSITION_STATUS = {
-    "accepted": "accepted_no_progress",
-    "accepted_in_principle": "accepted_no_progress",
-    "partially_accepted": "accepted_no_progress",
-    "further_work": "under_consideration",
-    "noted": "under_consideration",
+    "accepted": "accepted_no_action_found",
+    "accepted_in_principle": "accepted_no_action_found",
+    "partially_accepted": "accepted_no_action_found",
+    "further_work": "deferred",
+    "noted": "noted_no_commitment",
     "not_accepted": "not_accepted",
 }
-METHOD_RANK = {"response_layout": 4, "explicit": 3, "named": 2, "semantic": 1}
-METHOD_CONFIDENCE = {"response_layout": 0.95, "explicit": 0.9, "named": 0.75, "semantic": 0.6}
+METHOD_RANK = {"register": 5, "response_layout": 4, "explicit": 3, "named": 2, "semantic": 1}
+METHOD_CONFIDENCE = {"register": 0.95, "response_layout": 0.95, "explicit": 0.9, "named": 0.75, "semantic": 0.6}
 MACHINE_METHODS = {"named", "semantic"}  # links a model judged: they decide alone only above the auto threshold
 DOCUMENT_CONFIDENCE = {"high": 1.0, "medium": 0.8, "low": 0.6}
 SIGNAL_SEVERITY = {"reversed": 5, "stalled": 4, "implemented": 3, "in_progress": 2, "planned": 1}
@@ -54,7 +69,7 @@ class Evidence:
     method: str
     score: float | None
     quote: str
-    document_id: int
+    document_id: int | None
     document_title: str
     publisher: str | None
     date: str | None
@@ -65,6 +80,8 @@ class Evidence:
     document_confidence: str | None = None
     probability: float | None = None  # the link scorer's, for machine links
     auto_threshold: float | None = None  # the probability at which the scorer decides alone
+    date_precision: str | None = None  # day, month, year or unverified: how the date may be shown
+    wording: str | None = None  # summary (the tracker's words) or quote (the document's): `tracker.provenance`
 
     @property
     def confidence(self) -> float:
@@ -75,7 +92,7 @@ class Evidence:
 
     def cite(self) -> str:
         who = self.publisher or self.document_title
-        return f"{who}, {self.date or 'undated'}"
+        return f"{who}, {human_date(self.date, self.date_precision)}"
 
 
 @dataclass
@@ -103,7 +120,7 @@ def load_evidence(db: sqlite_utils.Database, as_of: str | None = None) -> dict[i
     overrides = {row["link_id"]: row["action"] for row in db.query("select link_id, action from overrides where action in ('confirm', 'reject') order by id")}
     rows = db.query(
         f"""select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date, l.probability, l.threshold,
-        d.id as document_id, d.title, d.publisher, d.published, d.url, d.confidence, {ASSESSOR_SQL} as assessor,
+        d.id as document_id, d.title, d.publisher, d.published, d.date_precision, d.format, d.url, d.confidence, {ASSESSOR_SQL} as assessor,
         r.parent_id
         from links l join documents d on d.id = l.document_id join recommendations r on r.id = l.recommendation_id
         where (:as_of is null or d.published is null or d.published <= :as_of)
@@ -117,14 +134,37 @@ def load_evidence(db: sqlite_utils.Database, as_of: str | None = None) -> dict[i
         item = Evidence(
             row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], row["document_id"],
             row["title"], row["publisher"], row["published"], row["url"], row["assessor"], row["target_date"],
-            overrides.get(row["id"]) == "confirm", row["confidence"], row["probability"], row["threshold"],
+            overrides.get(row["id"]) == "confirm", row["confidence"], row["probability"], row["threshold"], row["date_precision"],
+            wording(row["format"]),
         )  # fmt: skip
         evidence.setdefault(row["parent_id"] or row["recommendation_id"], []).append(item)
+    for record in register_positions(db):
+        if as_of is None or not record.get("date") or record["date"] <= as_of:
+            evidence.setdefault(record["recommendation_id"], []).append(register_evidence(record))
     return evidence
+
+
+def register_evidence(record: dict) -> Evidence:
+    """A position recorded in the register (`tracker.register`), as evidence: never a machine link."""
+    return Evidence(
+        register_link_id(record["slug"]), "position", record["value"], REGISTER_METHOD, None, record.get("summary") or "", None,
+        record.get("title") or "Government response (recorded in the register)", record.get("publisher"), record.get("date"),
+        record.get("url"), "government", None, False, record.get("confidence"), date_precision=record.get("date_precision"), wording=SUMMARY,
+    )  # fmt: skip
 
 
 def strongest(items: list[Evidence], key=lambda e: 0) -> Evidence:
     return max(items, key=lambda e: (e.confirmed, e.date or "", METHOD_RANK.get(e.method, 0), key(e), e.score or 0))
+
+
+def decisive_sql(decision: str) -> str:
+    """decisive() in SQL, for the published link views: `l` is the link, `decision` the SQL of a
+    person's latest decision on it."""
+    machine = ", ".join(f"'{m}'" for m in sorted(MACHINE_METHODS))
+    return (
+        f"case when {decision} = 'confirm' or l.method not in ({machine}) then 1 "
+        "when l.probability is not null and l.threshold is not null and l.probability >= l.threshold then 1 else 0 end"
+    )
 
 
 def decisive(item: Evidence) -> bool:
@@ -179,7 +219,15 @@ def decide(recommendation_id: int, items: list[Evidence], override: dict | None 
             recommendation_id, POSITION_STATUS[position.label], f"{stated}; no dated evidence of action since.",
             position.confidence, position.date, position.label, position, government_view=government_view, independent_view=independent_view, disagreement=disagreement, evidence=items,
         )  # fmt: skip
-    return Status(recommendation_id, "awaiting_response", "No government position or evidence of action found.", 0.5, evidence=items, government_view=government_view, independent_view=independent_view)
+    return Status(
+        recommendation_id,
+        NO_POSITION,
+        "No government position or evidence of action found.",
+        0.5,
+        evidence=items,
+        government_view=government_view,
+        independent_view=independent_view,
+    )
 
 
 def slipped_deadline(items: list[Evidence]) -> str | None:
@@ -207,24 +255,36 @@ def status_overrides(overrides: list[dict], as_of: str | None) -> dict[int, dict
     return {row["recommendation_id"]: row for row in overrides if as_of is None or row["effective"] <= as_of}
 
 
-def derive_statuses(db: sqlite_utils.Database, as_of: str | None = None) -> list[Status]:
-    """Status of every top-level recommendation on `as_of` (default: today, all evidence)."""
+def derive_statuses(db: sqlite_utils.Database, as_of: str | None = None, history: list[dict] | None = None) -> list[Status]:
+    """Status of every top-level recommendation on `as_of` (default: today, all evidence). `since`
+    is the day the current status began (from the replayed `history`), not the latest evidence's."""
     evidence = load_evidence(db, as_of)
     overrides = status_overrides(all_status_overrides(db), as_of)
     ids = [row[0] for row in db.execute("select id from recommendations where parent_id is null order by id")]
-    return [decide(rec_id, evidence.get(rec_id, []), overrides.get(rec_id)) for rec_id in ids]
+    statuses = [decide(rec_id, evidence.get(rec_id, []), overrides.get(rec_id)) for rec_id in ids]
+    return since_from_history(statuses, replay_history(db, as_of) if history is None else history)
 
 
-def replay_history(db: sqlite_utils.Database) -> list[dict]:
-    """Transitions per recommendation, by replaying evidence and overrides in date order."""
-    evidence = load_evidence(db)
-    overrides = all_status_overrides(db)
+def since_from_history(statuses: list[Status], history: list[dict]) -> list[Status]:
+    """Set each status's `since` to the date of its last transition when that led to it; none when
+    the status never changed (no position found from the start)."""
+    last = {row["recommendation_id"]: row for row in history}
+    for status in statuses:
+        row = last.get(status.recommendation_id)
+        status.since = row["date"] if row and row["to_status"] == status.status else None
+    return statuses
+
+
+def replay_history(db: sqlite_utils.Database, as_of: str | None = None) -> list[dict]:
+    """Transitions per recommendation, by replaying evidence and overrides (up to `as_of`) in date order."""
+    evidence = load_evidence(db, as_of)
+    overrides = [o for o in all_status_overrides(db) if as_of is None or o["effective"] <= as_of]
     rows: list[dict] = []
     for rec_id in [row[0] for row in db.execute("select id from recommendations where parent_id is null order by id")]:
         items = evidence.get(rec_id, [])
         own = [o for o in overrides if o["recommendation_id"] == rec_id]
         dates = sorted({e.date for e in items if e.date} | {o["effective"] for o in own})
-        previous = "awaiting_response"
+        previous = NO_POSITION
         for day in dates:
             status = decide(rec_id, [e for e in items if (e.date or "") <= day], status_overrides(own, day).get(rec_id))
             if status.status != previous:
@@ -265,13 +325,14 @@ def status_row(status: Status, as_of: str) -> dict:
 
 def refresh_statuses(db: sqlite_utils.Database) -> list[Status]:
     """Recompute and store current statuses and the full history, in one transaction."""
-    statuses = derive_statuses(db)
     history = replay_history(db)
+    statuses = derive_statuses(db, history=history)
     today = date.today().isoformat()
+    labels = dict(db.execute("select id, label from recommendations").fetchall())
     with db.atomic():
         db.execute("delete from statuses")
         db.execute("delete from status_history")
-        db.table("statuses").insert_all((status_row(s, today) for s in statuses), pk="recommendation_id")
+        db.table("statuses").insert_all(({**status_row(s, today), "label": labels.get(s.recommendation_id)} for s in statuses), pk="recommendation_id")
         db.table("status_history").insert_all(history)
     return statuses
 

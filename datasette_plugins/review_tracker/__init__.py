@@ -1,8 +1,10 @@
-"""The review-tracker Datasette plugin: hybrid search, a progress dashboard and a page per
-recommendation, badges and links in table cells, and SQL functions.
+"""The review-tracker Datasette plugin: a progress dashboard that filters, a page per recommendation,
+what changed (with Atom feeds), evidence downloads, a Method page, hybrid search, badges and links in
+table cells, `lang="en"` on every page, and SQL functions.
 
-This module only registers the hooks; the routes are in `pages`, the data in `data`, the look in
-`rendering` and `chart`, responses in `responses`, SQL functions in `functions`, and the templates in
+This module only registers the hooks; the routes are in `pages` and `feeds`, the data in `data` and
+`recommendation`, the look in `rendering` and `chart`, responses in `responses`, SQL functions in
+`functions`, whole-site concerns (language, model warm-up) in `site`, and the templates in
 `templates/` (found by Datasette because they sit inside the plugin package).
 """
 
@@ -12,9 +14,12 @@ from typing import Any
 
 from datasette import hookimpl
 
+from .feeds import changes_view, evidence_download, method_view, recommendation_feed
 from .functions import cosine, embed_similarity, reference_number_sql
 from .pages import dashboard_view, recommendation_view, search_view
 from .rendering import cell
+from .responses import rec_url
+from .site import set_language, warm_up
 
 
 @hookimpl
@@ -22,6 +27,10 @@ def register_routes() -> list[tuple[str, Any]]:
     return [
         (r"^/-/tracker/search(?P<format>\.json)?$", search_view),
         (r"^/-/tracker/dashboard(?P<format>\.json)?$", dashboard_view),
+        (r"^/-/tracker/changes(?P<format>\.json|\.atom)?$", changes_view),
+        (r"^/-/tracker/method(?P<format>\.json)?$", method_view),
+        (r"^/-/tracker/evidence(?P<format>\.csv|\.json)$", evidence_download),
+        (r"^/-/tracker/recommendation/(?P<key>[^/]+?)/changes\.atom$", recommendation_feed),
         (r"^/-/tracker/recommendation/(?P<key>[^/]+?)(?P<format>\.json)?$", recommendation_view),
     ]
 
@@ -30,13 +39,18 @@ def register_routes() -> list[tuple[str, Any]]:
 def menu_links(datasette: Any) -> list[dict[str, str]]:
     return [
         {"href": datasette.urls.path("/-/tracker/dashboard"), "label": "Progress dashboard"},
+        {"href": datasette.urls.path("/-/tracker/changes"), "label": "What changed"},
         {"href": datasette.urls.path("/-/tracker/search"), "label": "Search passages"},
+        {"href": datasette.urls.path("/-/tracker/method"), "label": "Method"},
     ]
 
 
 @hookimpl
-def render_cell(value: Any, column: str, table: str | None) -> Any:
-    return cell(value, column, table)
+def render_cell(value: Any, column: str, table: str | None, row: Any, database: str | None, datasette: Any) -> Any:
+    def link(rec_id: int) -> str:
+        return rec_url(datasette, rec_id) + (f"?db={database}" if database else "")
+
+    return cell(value, column, table, row, link if datasette is not None else None)
 
 
 @hookimpl
@@ -44,3 +58,13 @@ def prepare_connection(conn: Any) -> None:
     conn.create_function("tracker_similarity", 2, cosine, deterministic=True)
     conn.create_function("tracker_embed_similarity", 2, embed_similarity, deterministic=True)
     conn.create_function("tracker_reference_number", 1, reference_number_sql, deterministic=True)  # for canned queries
+
+
+@hookimpl
+def startup(datasette: Any) -> Any:
+    return warm_up(datasette)
+
+
+@hookimpl
+def asgi_wrapper() -> Any:
+    return set_language

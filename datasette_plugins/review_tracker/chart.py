@@ -6,6 +6,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from tracker.status import NO_POSITION
+
 from .data import NO_STATUS, parse_day
 from .rendering import COLOURS, humanise
 
@@ -14,12 +16,13 @@ CHART_ORDER = (
     "implemented",
     "in_progress",
     "planned",
-    "accepted_no_progress",
-    "under_consideration",
+    "accepted_no_action_found",
+    "deferred",
+    "noted_no_commitment",
     "not_accepted",
     "stalled",
     "reversed",
-    "awaiting_response",
+    NO_POSITION,
     NO_STATUS,
 )
 LEFT, RIGHT, TOP, BOTTOM = 36, 12, 10, 28  # margins

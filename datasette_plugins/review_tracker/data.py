@@ -14,12 +14,14 @@ from typing import Any
 
 import sqlite_utils
 
+from tracker.provenance import human_date, shown_text
 from tracker.publish import VIEWS
-from tracker.recommendations import NotFoundError, list_recommendations
+from tracker.recommendations import NotFoundError
 from tracker.search import Connection, find_recommendation, rows, table_exists
-from tracker.status import METHOD_RANK, STATUSES, all_status_overrides
+from tracker.status import NO_POSITION, POSITIONS, STATUSES
 
 NO_STATUS = "no_status"
+NO_POSITION_FOUND = "none_found"  # the position key of a recommendation with no recorded position
 # The view holding each task's links, and the column that says what the passage says.
 LINK_VIEWS = {"position": ("government_positions", "position"), "stance": ("stakeholder_positions", "stance"), "signal": ("evidence_timeline", "signal")}
 
@@ -81,31 +83,91 @@ def chapter_order(conn: Connection, chapters_seen: list[str]) -> list[str]:
     return [c for c in declared if c in chapters_seen] + [c for c in chapters_seen if c not in declared]
 
 
-def dashboard_data(conn: Connection) -> dict:
-    """Every top-level recommendation by chapter with its status, counts per status and their history."""
-    recs = rows(
-        conn,
-        f"""select id, review, label, number, number_verified, title, chapter, text, status, since, disagreement, as_of
-        from {view("recommendation_progress")} order by review, number is null, number, id""",
+def prepared(rec: dict) -> dict:
+    """A recommendation_progress row with what the dashboard shows: keys for status and position,
+    dates in their precision, addressees as a list, the reason without register tags."""
+    rec["status_key"] = rec["status"] or NO_STATUS
+    rec["position_key"] = rec["position"] or NO_POSITION_FOUND
+    rec["addressees"] = [a for a in loads(rec.get("addressees"), []) if isinstance(a, str)]
+    rec["since_shown"] = human_date(rec["since"], rec["since_precision"], undated="")
+    rec["latest_shown"] = human_date(rec["latest_evidence"], rec["latest_evidence_precision"], undated="")
+    rec["reason"] = shown_text(rec["reason"])
+    rec["short_title"] = rec["title"] or shown_text(rec["text"])[:60]
+    return rec
+
+
+def matches(rec: dict, chosen: dict[str, str], skip: str | None = None) -> bool:
+    """Whether a recommendation passes every chosen dashboard filter but `skip`."""
+    tests = {
+        "chapter": lambda value: (rec["chapter"] or "") == value,
+        "addressee": lambda value: value in rec["addressees"],
+        "position": lambda value: rec["position_key"] == value,
+        "status": lambda value: rec["status_key"] == value,
+    }
+    return all(test(chosen[key]) for key, test in tests.items() if key != skip and chosen.get(key))
+
+
+def counted(recs: list[dict], key: str, order: list[str]) -> dict[str, int]:
+    """Counts of `key` in `recs`, every value of `order` listed (zeros included), others after."""
+    counts = {value: 0 for value in order}
+    for rec in recs:
+        counts[rec[key]] = counts.get(rec[key], 0) + 1
+    return counts
+
+
+def collected(conn: Connection) -> dict:
+    """When evidence was last collected: the newest document's date (not the review) and the
+    latest ingest, so a reader sees how fresh the statuses can be."""
+    if not table_exists(conn, "documents"):
+        return {}
+    newest = first(
+        rows(
+            conn,
+            "select published, date_precision, title from documents where kind != 'review' and published is not null order by published desc, id desc limit 1",
+        )
     )
+    ingested = conn.execute("select max(ingested_at) from documents").fetchone()[0]
+    return {
+        "newest_document": newest["title"] if newest else None,
+        "newest_date": newest["published"] if newest else None,
+        "newest_shown": human_date(newest["published"], newest["date_precision"]) if newest else None,
+        "last_ingested": (ingested or "")[:10] or None,
+    }
+
+
+def dashboard_data(conn: Connection, chosen: dict[str, str] | None = None) -> dict:
+    """Top-level recommendations by chapter with status and position, narrowed by the `chosen`
+    filters (chapter, addressee, position, status); counts per status and per position as facets
+    (each over the other filters); the status history chart; when evidence was last collected."""
+    chosen = {key: value for key, value in (chosen or {}).items() if value}
+    recs = [prepared(rec) for rec in rows(conn, f"select * from {view('recommendation_progress')} order by review, number is null, number, id")]
+    shown = [rec for rec in recs if matches(rec, chosen)]
     by_chapter: dict[str, list[dict]] = {}
-    for rec in recs:
-        rec["status_key"] = rec["status"] or NO_STATUS
+    for rec in shown:
         by_chapter.setdefault(rec["chapter"] or "(no chapter)", []).append(rec)
-    chapters = [{"chapter": c, "recommendations": by_chapter[c]} for c in chapter_order(conn, list(by_chapter))]
-    counts = {s: 0 for s in STATUSES}
-    for rec in recs:
-        counts[rec["status_key"]] = counts.get(rec["status_key"], 0) + 1
+    chapters_seen = list(dict.fromkeys(rec["chapter"] or "(no chapter)" for rec in recs))
+    counts = counted([r for r in recs if matches(r, chosen, "status")], "status_key", list(STATUSES))
     if not counts.get(NO_STATUS):
         counts.pop(NO_STATUS, None)
     as_of = max((r["as_of"] for r in recs if r["as_of"]), default=None)
     return {
         "reviews": rows(conn, "select slug, title, url, published from reviews order by published, slug"),
         "total": len(recs),
+        "shown": len(shown),
+        "chosen": chosen,
         "counts": counts,
-        "chapters": chapters,
+        "position_counts": counted([r for r in recs if matches(r, chosen, "position")], "position_key", [*POSITIONS, NO_POSITION_FOUND]),
+        "options": {
+            "chapter": chapter_order(conn, chapters_seen),
+            "addressee": sorted({a for rec in recs for a in rec["addressees"]}, key=str.lower),
+            "position": [*POSITIONS, NO_POSITION_FOUND],
+            "status": list(STATUSES),
+        },
+        "chapters": [{"chapter": c, "recommendations": by_chapter[c]} for c in chapter_order(conn, list(by_chapter))],
+        "recommendations": shown,
         "timeline": timeline(conn, recs, as_of),
         "as_of": as_of,
+        "collected": collected(conn),
     }
 
 
@@ -121,7 +183,7 @@ def timeline(conn: Connection, recs: list[dict], as_of: str | None) -> list[dict
         return []
     state: dict[int, str] = {}
     for h in history:
-        state.setdefault(h["recommendation_id"], h["from_status"] or "awaiting_response")
+        state.setdefault(h["recommendation_id"], h["from_status"] or NO_POSITION)
     for rid, rec in top.items():
         state.setdefault(rid, rec["status"] or NO_STATUS)
     published = [day for r in conn.execute("select published from reviews") if (day := parse_day(r[0]))]
@@ -146,70 +208,5 @@ def count_states(state: dict[int, str]) -> dict[str, int]:
     return counts
 
 
-def link_rows(conn: Connection, ids: list[int], task: str) -> list[dict]:
-    """The links of one task to these recommendations, from the task's published view, oldest first."""
-    name, reading = LINK_VIEWS[task]
-    found = rows(
-        conn,
-        f"select * from {view(name)} where recommendation_id in ({','.join('?' * len(ids))}) order by date, publisher, link_id",
-        ids,
-    )
-    return [
-        {"link_id": row["link_id"], "recommendation_id": row["recommendation_id"], "passage_id": row["passage_id"], "label": row[reading],
-         "method": row["method"], "score": row["score"], "quote": row["quote"], "target_date": row["target_date"], "cues": loads(row["cues"], []),
-         "document_id": row["document_id"], "document": row["document"], "publisher": row["publisher"], "date": row["date"], "url": row["url"],
-         "kind": row["document_kind"], "assessor": row["assessor"], "decision": row["decision"]}
-        for row in found
-    ]  # fmt: skip
-
-
-def overrides_of(conn: Connection, top_id: int, ids: list[int]) -> list[dict]:
-    """Human decisions on a recommendation, oldest first: statuses set by hand (matched by the status
-    code's own rule) and decisions on its links."""
-    statuses = [o for o in all_status_overrides(database(conn)) if o.pop("recommendation_id") == top_id]
-    links = rows(conn, f"select * from overrides where link_id in (select id from links where recommendation_id in ({','.join('?' * len(ids))}))", ids)
-    return sorted(statuses + links, key=lambda o: o["id"])
-
-
 def first(found: list[dict]) -> dict | None:
     return found[0] if found else None
-
-
-def recommendation_data(conn: Connection, key: str) -> dict | None:
-    """Everything the recommendation page shows, or None when `key` names no recommendation."""
-    rec = filter_recommendation(conn, key)
-    if rec is None:
-        return None
-    for column in ("addressees", "sources", "locations"):  # JSON lists
-        rec[column] = loads(rec.get(column), [])
-    top_id = rec["parent_id"] or rec["id"]
-    parts = rows(conn, "select id, label, part, text from recommendations where parent_id = ? order by part, id", [top_id])
-    ids = [top_id] + [p["id"] for p in parts]
-    status = first(rows(conn, "select * from statuses where recommendation_id = ?", [top_id]))
-    if status:
-        status.pop("evidence", None)
-    positions = link_rows(conn, ids, "position")
-    positions.sort(key=lambda p: (p["decision"] != "reject", p["decision"] == "confirm", METHOD_RANK.get(p["method"], 0), p["date"] or ""), reverse=True)
-    order = [r["id"] for r in list_recommendations(database(conn))]
-    where = order.index(top_id) if top_id in order else None
-    return {
-        "recommendation": rec,
-        "review": first(rows(conn, "select slug, title, url from reviews where slug = ?", [rec["review"]])),
-        "parent": first(rows(conn, "select id, label, title from recommendations where id = ?", [rec["parent_id"]])),
-        "parts": parts,
-        "status": status,
-        "status_description": STATUSES.get(status["status"]) if status else None,
-        "government_position": positions[0] if positions else None,
-        "government_positions": positions,
-        "stakeholder_positions": link_rows(conn, ids, "stance"),
-        "evidence": link_rows(conn, ids, "signal"),
-        "history": rows(
-            conn,
-            """select h.*, d.title as document, d.publisher, d.url from status_history h left join documents d on d.id = h.document_id
-            where h.recommendation_id = ? order by h.date, h.id""",
-            [top_id],
-        ),
-        "overrides": overrides_of(conn, top_id, ids),
-        "previous": order[where - 1] if where else None,
-        "next": order[where + 1] if where is not None and where + 1 < len(order) else None,
-    }

@@ -25,6 +25,7 @@ def search_json(payload: dict) -> Response:
 
 async def render(datasette: Any, request: Any, template: str, context: dict) -> Response:
     """A page from the package's templates/ folder (Datasette loads it for an installed plugin)."""
+    context.setdefault("metadata", datasette.metadata())  # the footer: licence, sources, Method
     html = await datasette.render_template(template, context, request=request)
     return Response.html(html)
 
@@ -47,7 +48,25 @@ def page_urls(datasette: Any, database: Any, request: Any, current: str | None =
         "dashboard": datasette.urls.path("/-/tracker/dashboard") + query,
         "search": datasette.urls.path("/-/tracker/search") + query,
         "database": datasette.urls.database(database.name),
+        "changes": datasette.urls.path("/-/tracker/changes") + query,
+        "method": datasette.urls.path("/-/tracker/method") + query,
     }
+
+
+def download_urls(datasette: Any, request: Any, recommendation_id: int | None = None) -> dict[str, str]:
+    """The evidence downloads (CSV and JSON), of every recommendation or of one."""
+    params = {key: value for key, value in {"recommendation": recommendation_id, "db": request.args.get("db")}.items() if value}
+    query = "?" + urllib.parse.urlencode(params) if params else ""
+    return {fmt: datasette.urls.path(f"/-/tracker/evidence.{fmt}") + query for fmt in ("csv", "json")}
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """A CSV download (UTF-8 with a byte order mark, so spreadsheet programs read accents right)."""
+    return Response("\ufeff" + text, content_type="text/csv; charset=utf-8", headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+def atom_response(xml: str) -> Response:
+    return Response(xml, content_type="application/atom+xml; charset=utf-8")
 
 
 def search_url(datasette: Any, request: Any, recommendation_id: int) -> str:

@@ -112,7 +112,8 @@ def extract_html(html: str) -> Extracted:
     title_node = tree.css_first("title")
     page_title = squash(title_node.text()) if title_node else None
     for node in tree.css(DROP):
-        node.decompose()
+        if node.parent is not None and node.parent.tag != "-document":  # never the root (<html hidden>)
+            node.decompose()
     roots = next((found for selector in BODY_SELECTORS if (found := tree.css(selector))), [])
     walker = Walker()
     for root in roots:
@@ -128,9 +129,15 @@ def extract_html(html: str) -> Extracted:
 
 
 def trafilatura_blocks(html: str) -> list[Block]:
+    """trafilatura's reading of an unusual page; nothing when it cannot read it (a fallback must
+    never be why a page fails)."""
     import trafilatura
 
+    from ..errors import ExtractionError
     from .text import extract_text
 
-    markdown = trafilatura.extract(html, output_format="markdown", include_links=False, include_tables=True)
-    return extract_text(markdown, markdown=True).blocks if markdown else []
+    try:
+        markdown = trafilatura.extract(html, output_format="markdown", include_links=False, include_tables=True)
+        return extract_text(markdown, markdown=True).blocks if markdown else []
+    except (ExtractionError, ValueError, TypeError, RecursionError, ImportError):  # its front matter, its parser's limits
+        return []

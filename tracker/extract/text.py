@@ -49,6 +49,10 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as error:
         raise ExtractionError(f"front matter is not valid YAML ({error.__class__.__name__})") from error
+    except (ValueError, OverflowError) as error:  # a value YAML reads as an impossible date: "date: 2023-02-30"
+        raise ExtractionError(f"front matter holds an impossible value ({error})") from error
+    except RecursionError as error:
+        raise ExtractionError("front matter is nested too deeply") from error
     if not isinstance(meta, dict):
         raise ExtractionError("front matter is not a mapping")
     return meta, text[match.end() :]
