@@ -60,6 +60,11 @@ def lock_wait() -> float:
         return LOCK_WAIT_SECONDS
 
 
+def busy_timeout_ms() -> int:
+    """SQLite's own wait per attempt: never longer than the whole wait the user allows."""
+    return int(min(BUSY_TIMEOUT_MS, lock_wait() * 1000))
+
+
 class TrackerDatabase(sqlite_utils.Database):
     """A sqlite-utils Database whose transactions wait for other writers and whose writes fail
     with one readable line on a read-only file."""
