@@ -33,6 +33,7 @@ from .references import LABEL
 from .scorer import LinkScorer, Name, Profiles, distinctive_terms, document_features, load_scorer
 
 MIN_PASSAGE_WORDS = 6
+VECTOR_CHUNK = 2000  # passages whose vectors are read at once
 CARRIER_MARGIN = 0.03  # a second passage carries a similarity link when this close to the best
 CARRIER_RANK = 2  # and only a passage for which the item is among its two closest carries it
 TASK_BY_KIND = {
@@ -239,7 +240,7 @@ class DocumentView:
     document: dict
     task: str
     passages: list[dict]
-    vectors: np.ndarray
+    vectors: Callable[[list[int]], np.ndarray]  # rows -> their vectors, read when needed (a long document's do not fit at once)
     recs: list[dict]
     scores: np.ndarray
     names: np.ndarray
@@ -263,8 +264,13 @@ def view_document(db: sqlite_utils.Database, linker: Linker, document_id: int) -
     if task is None or not in_review:
         return None
     passages = list(db.query("select * from passages where document_id = ? order by seq", [document_id]))
-    vectors = vectors_for(db, [p["sha256"] for p in passages], linker.settings.model)
-    scores, names, linkable = passage_signals(linker, passages, vectors, in_review)
+
+    def vectors(rows: list[int]) -> np.ndarray:
+        return vectors_for(db, [passages[row]["sha256"] for row in rows], linker.settings.model)
+
+    chunks = [list(range(start, min(start + VECTOR_CHUNK, len(passages)))) for start in range(0, len(passages), VECTOR_CHUNK)] or [[]]
+    signals = [passage_signals(linker, [passages[row] for row in rows], vectors(rows), in_review) for rows in chunks]
+    scores, names, linkable = (np.concatenate([part[i] for part in signals]) for i in range(3))
     refs = reference_matrix(db, document, passages, {linker.recs[i]["id"]: c for c, i in enumerate(in_review)}, task)
     terms = linker.profiles.term_share([p["text"] for p, keep in zip(passages, linkable) if keep])[in_review]
     recs = [linker.recs[i] for i in in_review]
@@ -293,14 +299,15 @@ def link_rows(view: DocumentView, linker: Linker, run_id: int) -> list[dict]:
         probability = float(probabilities[column])
         for row, method in carriers(view.scores, view.names, view.refs, view.linkable, column, probability >= linker.threshold):
             passage, lead = view.passages[row], leads.get(view.passages[row]["id"])
-            reading = read(view.task, passage["text"], view.vectors[row], lead, rec["direction"])
+            vector = view.vectors([row])[0]
+            reading = read(view.task, passage["text"], vector, lead, rec["direction"])
             if reading is not None and view.task == "signal" and rec["slug"] in declared_signals:
                 reading = declared(declared_signals[rec["slug"]], reading)
             if reading is not None and overall is not None and reading.label == "neutral":
                 reading = inherit(reading, overall)
             found = [(reading, "")] if reading is not None else []
             if view.task != "position":
-                reported = read("position", passage["text"], view.vectors[row], lead, reported=True)
+                reported = read("position", passage["text"], vector, lead, reported=True)
                 found += [(reported, ":position")] if reported is not None else []
             for item, suffix in found:
                 rows.append(link_row(view.document, passage, rec, method, float(view.scores[row, column]), probability, linker, item, suffix, run_id))
@@ -311,9 +318,12 @@ def document_stance(view: DocumentView, leads: dict[int, str]) -> Reading | None
     """The author's view across the whole page, for items the page lists without judging each one
     ("We welcome the review. It proposes X, Y and Z"): the view most passages take, if any does."""
     votes: dict[str, list[Reading]] = {}
-    for row, passage in enumerate(view.passages):
-        if view.linkable[row]:
-            reading = read("stance", passage["text"], view.vectors[row], leads.get(passage["id"]))
+    linkable = [int(row) for row in np.nonzero(view.linkable)[0]]
+    for start in range(0, len(linkable), VECTOR_CHUNK):
+        rows = linkable[start : start + VECTOR_CHUNK]
+        for row, vector in zip(rows, view.vectors(rows)):
+            passage = view.passages[row]
+            reading = read("stance", passage["text"], vector, leads.get(passage["id"]))
             if reading is not None and reading.label != "neutral" and (reading.cues or (reading.probability or 0) >= 0.6):
                 votes.setdefault(reading.label, []).append(reading)
     if not votes:
