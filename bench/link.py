@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args(argv)
     print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (other work on these 2 cores skews every figure)")
-    print(f"{args.reviews} review(s) x {RECOMMENDATIONS_PER_REVIEW} recommendations, {args.passages} passages a document, {args.sample} documents timed per size\n")
+    print(
+        f"{args.reviews} review(s) x {RECOMMENDATIONS_PER_REVIEW} recommendations, {args.passages} passages a document, {args.sample} documents timed per size\n"
+    )
     print(f"{'documents':>9}  {'build s':>7}  {'batch ms/doc':>12}  {'one-doc run ms':>14}  {'floor ms/doc':>12}  {'links/doc':>9}")
     with tempfile.TemporaryDirectory(prefix="bench-link-") as tmp:
         for documents in [int(n) for n in args.documents.split(",") if n.strip()]:
@@ -126,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
                 link_documents(db, Settings(threshold=args.threshold), document_ids=[document_id])
                 single.append(time.perf_counter() - started)
             floor = floor_seconds(db, sample) / len(sample)
-            print(f"{documents:>9}  {build_s:>7.1f}  {1000 * batch:>12.1f}  {1000 * statistics.median(single):>14.1f}  {1000 * floor:>12.2f}  {links / len(sample):>9.1f}", flush=True)
+            print(
+                f"{documents:>9}  {build_s:>7.1f}  {1000 * batch:>12.1f}  {1000 * statistics.median(single):>14.1f}  {1000 * floor:>12.2f}  {links / len(sample):>9.1f}",
+                flush=True,
+            )
             db.conn.close()
     print("\nbatch: one link run over the sample; one-doc run: a run for a single document (what `tracker ingest` does), which also reads")
     print("the recommendations, profiles and scorer; floor: reading a document's vectors and one product with every profile sentence.")

@@ -32,9 +32,7 @@ def check_database(path: Path) -> None:
 
 
 def stored_count(path: Path, source: str) -> int:
-    return tracker.open_db(path, create=False).execute(
-        "select count(*) from documents where source_path = ?", [source]
-    ).fetchone()[0]
+    return tracker.open_db(path, create=False).execute("select count(*) from documents where source_path = ?", [source]).fetchone()[0]
 
 
 def run_batch(cli_runner, tmp_path: Path, bad: str, *extra: str):

@@ -54,6 +54,7 @@ def shingles(text: str, n: int = 10) -> set[str]:
 @pytest.mark.skipif(not SEEDS.exists(), reason="../shared/seeds is absent")
 def test_no_ten_word_run_is_copied_from_the_seeds():
     seed_runs = set().union(*(shingles(p.read_text(encoding="utf-8", errors="replace")) for p in SEEDS.glob("*.txt")))
+
     def prose(path: Path) -> str:  # titles and URLs cite the source; they are not our prose
         return re.sub(r"^title:.*$|https?://\S+", "", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
 

@@ -333,9 +333,7 @@ def test_seed_passages_slice_back(seeds_db):
     rows = list(db.query("select p.start, p.end, p.text, d.text as document from passages p join documents d on d.id = p.document_id"))
     assert len(rows) > 50
     assert all(row["document"][row["start"] : row["end"]] == row["text"] for row in rows)
-    for start, end, text, document in db.execute(
-        "select e.start, e.end, e.text, d.text from entities e join documents d on d.id = e.document_id"
-    ):
+    for start, end, text, document in db.execute("select e.start, e.end, e.text, d.text from entities e join documents d on d.id = e.document_id"):
         assert document[start:end] == text
 
 
@@ -440,10 +438,7 @@ def test_kill_during_ingest_never_leaves_a_partial_document(tmp_path, analyzer):
     # SIGKILL once while segmenting (before any write) and twice inside the write transaction.
     plans = [("early", "early", 0.5), ("w0", "write", 0.0), ("w1", "write", 0.03)]
     outcomes: dict[str, dict] = {name: {} for name, _, _ in plans}
-    threads = [
-        threading.Thread(target=run_and_kill, args=(tmp_path / f"{name}.db", source, mode, delay, outcomes[name]))
-        for name, mode, delay in plans
-    ]
+    threads = [threading.Thread(target=run_and_kill, args=(tmp_path / f"{name}.db", source, mode, delay, outcomes[name])) for name, mode, delay in plans]
     for thread in threads:
         thread.start()
     clean_db = tracker.open_db(tmp_path / "clean.db")  # the reference: a clean ingest of the same file

@@ -237,9 +237,7 @@ def test_numbering_restarting_per_chapter_gets_chapter_keys(analyzer):
 
 
 def test_restarting_numbering_with_a_summary_matches_summary_to_chapter(analyzer):
-    summary = "\n## Summary of recommendations\n\n" + "\n\n".join(
-        line for line in RESTARTING.splitlines() if line.startswith("Recommendation")
-    )
+    summary = "\n## Summary of recommendations\n\n" + "\n\n".join(line for line in RESTARTING.splitlines() if line.startswith("Recommendation"))
     source = RESTARTING.replace("\n## Chapter 1", summary + "\n\n## Chapter 1", 1)
     recs = parse_recommendations(extract(source.encode(), "ferries.md"), analyzer)
     assert [r.key for r in recs] == ["1.1", "1.2", "2.1", "2.2"]
@@ -306,8 +304,6 @@ def test_missing_numbers():
 def committee_expected() -> dict:
     path = FIXTURES / "select_committee_expected.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"recommendations": []}
-
-
 
 
 @pytest.fixture(scope="module")

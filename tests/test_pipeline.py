@@ -93,9 +93,7 @@ def test_known_statuses_on_the_bundled_corpus(built):
 def test_history_records_when_and_why(built):
     db = open_db(built)
     history = list(
-        db.query(
-            "select h.* from status_history h join recommendations r on r.id = h.recommendation_id where r.slug = 'cqc-system-assessment' order by date"
-        )
+        db.query("select h.* from status_history h join recommendations r on r.id = h.recommendation_id where r.slug = 'cqc-system-assessment' order by date")
     )
     assert [(h["from_status"], h["to_status"]) for h in history][:2] == [
         ("no_position_found", "accepted_no_action_found"),

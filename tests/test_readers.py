@@ -54,8 +54,12 @@ def test_a_bullet_is_read_with_its_lead_in():
 
 @pytest.mark.parametrize(
     "text",
-    ["Subscribe to our newsletter for the latest updates.", "Home News About Contact Events", "We use cookies to improve your experience on this site.",
-     "The Example Federation is the membership body for community health providers in England."],
+    [
+        "Subscribe to our newsletter for the latest updates.",
+        "Home News About Contact Events",
+        "We use cookies to improve your experience on this site.",
+        "The Example Federation is the membership body for community health providers in England.",
+    ],
 )
 def test_page_furniture_is_never_linkable(text):
     assert is_boilerplate(text)

@@ -12,8 +12,24 @@ def add_review(db, slug: str) -> None:
     db["reviews"].insert({"slug": slug, "title": slug})
     db["recommendations"].insert_all(
         [
-            {"id": None, "review": slug, "key": "prevention-share", "slug": "prevention-share", "number": 1, "label": "R1", "text": "Spend more on prevention."},
-            {"id": None, "review": slug, "key": "peer-review", "slug": "peer-review", "number": None, "label": "peer-review", "text": "Peer review for systems."},
+            {
+                "id": None,
+                "review": slug,
+                "key": "prevention-share",
+                "slug": "prevention-share",
+                "number": 1,
+                "label": "R1",
+                "text": "Spend more on prevention.",
+            },
+            {
+                "id": None,
+                "review": slug,
+                "key": "peer-review",
+                "slug": "peer-review",
+                "number": None,
+                "label": "peer-review",
+                "text": "Peer review for systems.",
+            },
             {"id": None, "review": slug, "key": "7", "slug": None, "number": 7, "label": "R7", "text": "A parsed recommendation."},
         ]
     )
@@ -87,9 +103,7 @@ def test_listing_orders_numbers_first(db):
     assert [row["label"] for row in list_recommendations(db)] == ["R1", "R7", "peer-review"]
 
 
-@pytest.mark.parametrize(
-    ("text", "number"), [("Recommendation 12: Do it.", "12"), ("Rec. 3 - Fund it", "3"), ("REC 4: x", "4")]
-)
+@pytest.mark.parametrize(("text", "number"), [("Recommendation 12: Do it.", "12"), ("Rec. 3 - Fund it", "3"), ("REC 4: x", "4")])
 def test_labels_share_one_pattern(text, number):
     assert LABEL.match(text).group("number") == number
     assert reference_number(text.split(":")[0].split(" -")[0]) == number

@@ -100,8 +100,10 @@ def test_long_paragraph_is_split_into_groups_of_sentences(segmented):
     paragraph = [p for p in passages if p.block_kind == "paragraph" and p.heading_path == "Notes on ferries > Findings"]
     assert MAX_PASSAGE_SENTENCES == 3
     assert [p.text for p in paragraph] == [
-        ("As set out in para. 4 of the plan, the board will act on timetables. It met at No. 10 Harbour Street "
-        "last week. Some bodies, e.g. this one, are slow to respond."),
+        (
+            "As set out in para. 4 of the plan, the board will act on timetables. It met at No. 10 Harbour Street "
+            "last week. Some bodies, e.g. this one, are slow to respond."
+        ),
         "A fourth sentence closes the paragraph.",
     ]
 

@@ -42,9 +42,7 @@ def cue_pattern(cue: str) -> re.Pattern:
 def compiled(task: str) -> list[tuple[str, str, re.Pattern, float]]:
     spec = rules()[task]
     weights = spec.get("weights", {})
-    entries = [
-        (label, cue, cue_pattern(cue), weights.get(cue, 1.0)) for label, cues in spec["labels"].items() for cue in cues
-    ]
+    entries = [(label, cue, cue_pattern(cue), weights.get(cue, 1.0)) for label, cues in spec["labels"].items() for cue in cues]
     return sorted(entries, key=lambda entry: -len(entry[1]))  # longer phrases claim their words first
 
 
@@ -52,9 +50,7 @@ def is_negated(text: str, start: int) -> bool:
     before = re.findall(r"[\w']+", text[max(0, start - 40) : start].lower())[-3:]
     negators = rules()["negators"]
     joined = " ".join(before)
-    return any(word in negators or word.endswith("n't") for word in before) or any(
-        " " in n and n in joined for n in negators
-    )
+    return any(word in negators or word.endswith("n't") for word in before) or any(" " in n and n in joined for n in negators)
 
 
 def classify(text: str, task: str) -> Verdict | None:

@@ -85,13 +85,15 @@ def load_register(db: sqlite_utils.Database, path: Path) -> tuple[str, int]:
                 "direction_note": item.get("direction_note"),
                 "government_position": position_record(item, spec.get("government_response")),
             }
-            existing = db.execute(
-                "select id from recommendations where review = ? and (key = ? or slug = ?)", [slug, item["slug"], item["slug"]]
-            ).fetchone()
+            existing = db.execute("select id from recommendations where review = ? and (key = ? or slug = ?)", [slug, item["slug"], item["slug"]]).fetchone()
             if existing:
                 reconciled = db.table("recommendations").get(existing[0])
                 if reconciled["origin"] == "reconciled":  # keep the official number and text
-                    row = {k: v for k, v in row.items() if k in ("title", "summary", "confidence", "sources", "profile", "aliases", "direction", "direction_note", "government_position")}
+                    row = {
+                        k: v
+                        for k, v in row.items()
+                        if k in ("title", "summary", "confidence", "sources", "profile", "aliases", "direction", "direction_note", "government_position")
+                    }
                 db.table("recommendations").update(existing[0], row)
             else:
                 db.table("recommendations").insert(row)

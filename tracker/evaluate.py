@@ -95,9 +95,7 @@ def evaluate(db: sqlite_utils.Database, gold: list[dict]) -> dict[str, TaskScore
             if rec_id is not None:
                 expected[passage["id"]].add(rec_id)
         else:
-            link = db.execute(
-                "select label, rule from links where passage_id = ? and recommendation_id = ?", [passage["id"], rec_id]
-            ).fetchone()
+            link = db.execute("select label, rule from links where passage_id = ? and recommendation_id = ?", [passage["id"], rec_id]).fetchone()
             if link is None:
                 predicted = "missing"
             elif "declared;" in (link[1] or ""):

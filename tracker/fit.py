@@ -108,8 +108,11 @@ def fit_link_scorer(db: sqlite_utils.Database, labelled: dict[str, dict[int, set
         "before": pair_metrics(previous.probabilities(examples.features), examples.linked, previous.link_threshold) if previous else None,
         "after_held_out": pair_metrics(held_out, examples.linked, scorer.link_threshold),
         "after_auto_held_out": pair_metrics(held_out, examples.linked, scorer.auto_threshold),
-        **{f"{source}_held_out": pair_metrics(held_out[examples.origin == source], examples.linked[examples.origin == source], scorer.link_threshold)
-           for source in ("pages", "decisions") if (examples.origin == source).any()},
+        **{
+            f"{source}_held_out": pair_metrics(held_out[examples.origin == source], examples.linked[examples.origin == source], scorer.link_threshold)
+            for source in ("pages", "decisions")
+            if (examples.origin == source).any()
+        },
         "link_threshold": scorer.link_threshold,
         "auto_threshold": scorer.auto_threshold,
     }

@@ -295,9 +295,7 @@ def merge(occurrences: list[Occurrence], analyzer: Analyzer, document_id: int | 
     return sorted(parsed, key=lambda r: [int(n) for n in r.key.split(".")])
 
 
-def parse_recommendations(
-    extracted: Extracted, analyzer: Analyzer, document_id: int | None = None
-) -> list[ParsedRecommendation]:
+def parse_recommendations(extracted: Extracted, analyzer: Analyzer, document_id: int | None = None) -> list[ParsedRecommendation]:
     """All recommendations of a review document, one per number, in order."""
     occurrences = find_occurrences(extracted.blocks)
     if not occurrences:

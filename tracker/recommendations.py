@@ -31,9 +31,11 @@ def match_sql(ref: str, number: str, review: str, parts: bool = False, by_id: st
         f"r.key = {ref}",
     ]
     scope = f"({review} is null or r.review = {review})" + ("" if parts else " and r.parent_id is null")
-    return "coalesce(" + ", ".join(
-        f"(select r.id from recommendations r where {scope} and {tier} order by r.parent_id is not null, r.id limit 1)" for tier in tiers
-    ) + ")"
+    return (
+        "coalesce("
+        + ", ".join(f"(select r.id from recommendations r where {scope} and {tier} order by r.parent_id is not null, r.id limit 1)" for tier in tiers)
+        + ")"
+    )
 
 
 # Inline mentions hold a slug or a bare number; their document's review bounds the search.

@@ -85,7 +85,9 @@ def apply(db: sqlite_utils.Database, result: Reconciliation) -> None:
     """Merge each matched official recommendation into its register item, in one transaction."""
     with db.atomic():
         for match in result.matches:
-            register = db.execute("select id from recommendations where review = ? and slug = ? and parent_id is null", [result.review, match.slug]).fetchone()[0]
+            register = db.execute("select id from recommendations where review = ? and slug = ? and parent_id is null", [result.review, match.slug]).fetchone()[
+                0
+            ]
             official = db.execute(
                 "select * from recommendations where review = ? and origin = 'parsed' and number = ? and parent_id is null",
                 [result.review, match.number],

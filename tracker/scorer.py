@@ -244,4 +244,9 @@ def pair_metrics(probabilities: np.ndarray, linked: np.ndarray, threshold: float
     tp = int((chosen & linked).sum())
     precision = tp / max(1, int(chosen.sum()))
     recall = tp / max(1, int(linked.sum()))
-    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(2 * precision * recall / max(1e-9, precision + recall), 3), "links": int(chosen.sum())}
+    return {
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "f1": round(2 * precision * recall / max(1e-9, precision + recall), 3),
+        "links": int(chosen.sum()),
+    }

@@ -151,19 +151,14 @@ class Analyzer:
             seen_until = end_char
             for number in numbers:
                 if int(re.sub(r"\D", "", number)) <= MAX_REFERENCE_NUMBER:
-                    mentions.append(
-                        Mention(number, doc.text[token.idx : end_char], offset + token.idx, offset + end_char, "matcher")
-                    )
+                    mentions.append(Mention(number, doc.text[token.idx : end_char], offset + token.idx, offset + end_char, "matcher"))
         for found in REGISTER_REFERENCE.finditer(doc.text):
             for slug in re.split(r"\s*,\s*", found.group("slugs")):
                 mentions.append(Mention(slug, found.group(0), offset + found.start(), offset + found.end(), "register"))
         return mentions
 
     def entities(self, doc: Doc, offset: int = 0) -> list[EntitySpan]:
-        return [
-            EntitySpan(ent.ent_id_ or ent.text, ent.label_, ent.text, offset + ent.start_char, offset + ent.end_char)
-            for ent in doc.ents
-        ]
+        return [EntitySpan(ent.ent_id_ or ent.text, ent.label_, ent.text, offset + ent.start_char, offset + ent.end_char) for ent in doc.ents]
 
     def segment(self, extracted: Extracted, text: str) -> list[Passage]:
         """Passages of one to a few sentences per block, with heading path, page, entities, references."""
