@@ -282,3 +282,37 @@ def test_no_passage_is_a_stray_fragment(built):
     db = open_db(built)
     stray = [row[0] for row in db.execute("select text from passages where text like 'register:%' or length(text) < 3")]
     assert stray == []
+
+
+PAGE_ABOUT_PEER_REVIEW = (
+    "Peer review offer for systems launched\n\n"
+    "The Local Government Association and the NHS Confederation have launched a national peer review offer "
+    "for integrated care systems, modelled on sector-led improvement in councils. The first peer reviews of "
+    "systems are now under way in six places.\n"
+)
+PAGE_ABOUT_NOTHING = "Ferry timetables\n\nThe island ferry will run two extra sailings on summer weekends, the operator said.\n"
+
+
+def test_eval_on_pages_ingests_into_a_copy_and_scores_per_page(built, tmp_path):
+    texts = tmp_path / "pages"
+    texts.mkdir()
+    (texts / "peer.txt").write_text(PAGE_ABOUT_PEER_REVIEW)
+    (texts / "ferry.txt").write_text(PAGE_ABOUT_NOTHING)
+    gold = tmp_path / "pages.jsonl"
+    pages = [
+        {"id": "peer", "kind": "evidence", "date": "2025-06-01", "date_precision": "month", "split": "report",
+         "items": [{"recommendation": "peer-review", "stance": None, "position": None, "signal": "in_progress", "changes_status": True}]},
+        {"id": "ferry", "kind": "other", "date": "2025-06-01", "split": "report", "items": []},
+        {"id": "missing", "kind": "other", "date": "2025-06-01", "split": "tune", "items": []},
+    ]  # fmt: skip
+    gold.write_text("".join(json.dumps(page) + "\n" for page in pages))
+    documents_before = open_db(built).table("documents").count
+    result = invoke("eval", built, "--gold", gold, "--texts", texts, "--split", "report", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["pages"] == 2 and report["missing_texts"] == []
+    assert report["scores"]["link"]["tp"] == 1 and report["scores"]["link"]["fp"] == 0
+    assert report["scores"]["signal"]["tp"] + report["scores"]["signal"]["fn"] == 1  # one gold signal judged
+    assert report["scores"]["status_change"]["tp"] + report["scores"]["status_change"]["fn"] == 1
+    assert {error["page"] for error in report["errors"]} <= {"peer"}
+    assert open_db(built).table("documents").count == documents_before  # the database itself is untouched

@@ -6,9 +6,8 @@ any other caller (a notebook, a test, a scheduled job) builds a tracker without 
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,19 +16,11 @@ import sqlite_utils
 
 from .ingest import IngestResult, expand_sources, ingest
 from .link import LinkReport, Settings, documents_to_link, link_documents
+from .progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from .embed import EmbedReport
     from .segment import Analyzer
-
-Advance = Callable[[int], None]
-# A progress factory: given a stage name and its total, a context manager yielding an advance function.
-Progress = Callable[[str, int], contextlib.AbstractContextManager[Advance]]
-
-
-@contextlib.contextmanager
-def no_progress(stage: str, total: int) -> Iterator[Advance]:
-    yield lambda n: None
 
 
 @dataclass

@@ -26,13 +26,12 @@ LABEL_TASKS = ("stance", "position", "signal")
 
 
 @dataclass
-class TaskScore:
-    task: str
+class Score:
+    """True and false positives and negatives, and the figures made from them."""
+
     tp: int = 0
     fp: int = 0
     fn: int = 0
-    confusion: Counter = field(default_factory=Counter)
-    unresolved: list[str] = field(default_factory=list)
 
     @property
     def precision(self) -> float:
@@ -48,9 +47,18 @@ class TaskScore:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def as_dict(self) -> dict:
+        return {"precision": round(self.precision, 3), "recall": round(self.recall, 3), "f1": round(self.f1, 3), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+@dataclass
+class TaskScore(Score):
+    task: str = ""
+    confusion: Counter = field(default_factory=Counter)
+    unresolved: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
         return {
-            "task": self.task, "precision": round(self.precision, 3), "recall": round(self.recall, 3), "f1": round(self.f1, 3),
-            "tp": self.tp, "fp": self.fp, "fn": self.fn,
+            "task": self.task, **super().as_dict(),
             "confusion": {f"{gold} -> {predicted}": n for (gold, predicted), n in sorted(self.confusion.items())},
             "unresolved": self.unresolved,
         }  # fmt: skip
@@ -78,7 +86,7 @@ def find_passage(db: sqlite_utils.Database, document: str, quote: str) -> dict |
 
 
 def evaluate(db: sqlite_utils.Database, gold: list[dict]) -> dict[str, TaskScore]:
-    scores = {task: TaskScore(task) for task in ("link", *LABEL_TASKS)}
+    scores = {task: TaskScore(task=task) for task in ("link", *LABEL_TASKS)}
     expected: dict[int, set[int]] = {}
     for item in gold:
         task = item["task"]

@@ -25,8 +25,8 @@ from .dates import DECLARED_PRECISIONS, declared_precision, optional_date, parse
 from .db import utcnow
 from .errors import ExtractionError, TrackerError
 from .extract import Extracted, Source, extract, read_source
-from .extract.model import Progress, no_progress
 from .parse import ParsedRecommendation, missing_numbers, parse_recommendations
+from .progress import Progress, no_progress
 from .recommendations import refresh_mentions
 from .store import PassageSpool, delete_document, next_id, sha256, store_passages, store_recommendations
 

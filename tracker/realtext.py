@@ -24,36 +24,15 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .build import Progress, embed_all, link, no_progress
+from .build import embed_all, link
 from .errors import TrackerError
+from .evaluate import Score
+from .progress import Progress, no_progress
 from .recommendations import only_review, resolve_id
 from .scorer import LinkScorer
 from .status import POSITION_STATUS, SIGNAL_SEVERITY, SIGNAL_STATUS, Evidence, decisive
 
 TASKS = ("link", "stance", "position", "signal", "status_change")
-
-
-@dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def as_dict(self) -> dict:
-        return {"precision": round(self.precision, 3), "recall": round(self.recall, 3), "f1": round(self.f1, 3), "tp": self.tp, "fp": self.fp, "fn": self.fn}
 
 
 @dataclass

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-
-Advance = Callable[[int], None]
-# A progress factory: given a stage name and its total, a context manager yielding an advance function
-# (the same shape as `tracker.build.Progress`, which the command line fills with progress bars).
-Progress = Callable[[str, int], contextlib.AbstractContextManager[Advance]]
-
-
-@contextlib.contextmanager
-def no_progress(stage: str, total: int) -> Iterator[Advance]:
-    yield lambda n: None
 
 
 @dataclass

@@ -10,8 +10,9 @@ from collections import Counter
 from typing import Any
 
 from ..errors import ExtractionError
+from ..progress import Progress, no_progress
 from ..references import LABEL_ONLY, LABEL_START
-from .model import Block, Extracted, Progress, no_progress
+from .model import Block, Extracted
 from .text import LIST_ITEM
 
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.IGNORECASE)

@@ -12,7 +12,8 @@ import codecs
 import charset_normalizer
 
 from ..errors import ExtractionError
-from .model import Block, Extracted, Progress, no_progress
+from ..progress import Progress, no_progress
+from .model import Block, Extracted
 
 BINARY = "binary data, not a supported document (HTML, PDF, text, Markdown)"
 BOMS = (  # UTF-32 first: its little-endian mark begins with UTF-16's
