@@ -7,3 +7,7 @@ class TrackerError(Exception):
 
 class ExtractionError(TrackerError):
     """A source could not be turned into text; the message names the reason."""
+
+
+class SearchError(TrackerError):
+    """A search query the full-text index cannot take (no words, bad syntax); the message says why."""

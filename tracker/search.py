@@ -22,6 +22,7 @@ import sqlite_utils
 
 from .embed import MODEL_NAME, get_embedder, top_k
 from .errors import TrackerError
+from .fts_query import query_terms, run_match
 from .recommendations import resolve
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
@@ -221,7 +222,7 @@ def _encode(text: str) -> np.ndarray:
 
 
 def embed_query(text: str) -> np.ndarray:
-    """The query's unit vector from the process's one embedder (loaded on first use, ~8 s)."""
+    """The query's unit vector from the process's one embedder (loaded on first use)."""
     if _BROKEN:
         raise _BROKEN[0]
     try:
@@ -234,17 +235,18 @@ def embed_query(text: str) -> np.ndarray:
 def fts_ranking(conn: Connection, query: str, filters: Filters, depth: int = DEPTH) -> tuple[WordRanking, str]:
     """Passages matching the query by BM25 as (id, bm25, highlighted text), and 'all' or 'any'
     (words matched): every word must match; when that finds nothing, any word may."""
-    escaped = _database(conn).quote_fts(query)
-    words = escaped.split('" "')
-    attempts = [("all", escaped)] + ([("any", " OR ".join(f'"{w.strip(chr(34))}"' for w in words))] if len(words) > 1 else [])
+    terms = query_terms(query)  # every word and phrase quoted: user text never reaches FTS5 as syntax
+    attempts = [("all", " ".join(terms))] + ([("any", " OR ".join(terms))] if len(terms) > 1 else [])
     where, params = filters.clause()
     for match, expression in attempts:
-        found = conn.execute(
+        found = run_match(
+            conn,
             f"""select passages_fts.rowid, bm25(passages_fts), highlight(passages_fts, 0, :open, :close)
             from passages_fts join passages p on p.id = passages_fts.rowid join documents d on d.id = p.document_id
             where passages_fts match :q {where} order by bm25(passages_fts) limit :depth""",
             {"q": expression, "depth": depth, "open": HIGHLIGHT[0], "close": HIGHLIGHT[1], **params},
-        ).fetchall()
+            query,
+        )
         if found:
             return [(row[0], row[1], row[2]) for row in found], match
     return [], "all"
@@ -377,6 +379,7 @@ def search(
     filters = filters or Filters()
     if not query.strip():
         return browse(conn, filters, limit) if filters.active() else SearchResult([], mode, mode)
+    query_terms(query)  # a SearchError, in every mode, for a query with nothing to search (a lone quote, a NUL)
     notes: list[str] = []
     vec, why_not = (None, None) if mode == "fts" else vector_ranking(conn, query, filters, embed, depth)
     notes += [why_not] if why_not else []

@@ -3,17 +3,19 @@ what changed (with Atom feeds), evidence downloads, a Method page, hybrid search
 table cells, `lang="en"` on every page, and SQL functions.
 
 This module only registers the hooks; the routes are in `pages` and `feeds`, the data in `data` and
-`recommendation`, the look in `rendering` and `chart`, responses in `responses`, SQL functions in
-`functions`, whole-site concerns (language, model warm-up) in `site`, and the templates in
-`templates/` (found by Datasette because they sit inside the plugin package).
+`recommendation`, the look in `rendering` and `chart`, responses in `responses`, error responses in
+`errors`, SQL functions in `functions`, whole-site concerns (language, model warm-up) in `site`, and
+the templates in `templates/` (found by Datasette because they sit inside the plugin package).
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from datasette import hookimpl
 
+from .errors import error_response
 from .feeds import changes_view, evidence_download, method_view, recommendation_feed
 from .functions import cosine, embed_similarity, reference_number_sql
 from .pages import dashboard_view, recommendation_view, search_view
@@ -68,3 +70,11 @@ def startup(datasette: Any) -> Any:
 @hookimpl
 def asgi_wrapper() -> Any:
     return set_language
+
+
+@hookimpl(wrapper=True)
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Generator[None, list[Any], list[Any]]:
+    """Every error answered by `errors.error_response`: a wrapper, not a plain hook, because Datasette
+    awaits every hook's answer and its default one prints a traceback with locals for each request."""
+    yield  # the other hooks' answers (Datasette's default among them) are dropped unawaited
+    return [error_response(datasette, request, exception)]

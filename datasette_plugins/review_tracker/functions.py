@@ -19,7 +19,7 @@ def cosine(blob_a: bytes | None, blob_b: bytes | None) -> float | None:
 
 
 def embed_similarity(text: str | None, blob: bytes | None) -> float | None:
-    """Cosine of the embedding of `text` (model loaded on first use, ~8 s) and a vector blob."""
+    """Cosine of the embedding of `text` (model loaded on first use) and a vector blob."""
     if not text or not blob:
         return None
     return cosine(to_blob(embed_query(str(text))), blob)
