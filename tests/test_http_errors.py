@@ -60,10 +60,11 @@ def test_match_terms_quote_every_word_and_phrase():
     assert match_terms('"') == [] and match_terms("\x00") == []
 
 
-async def test_a_bad_date_never_answers_500(ds):
+async def test_a_bad_date_is_a_400_with_its_reason(ds):
     response = await ds.client.get("/-/tracker/search.json?q=running+costs&since=2023-02-30&mode=fts")
-    assert response.status_code == 200  # the search page ignores a bad date filter and says why (test_citable)
-    assert any("February 2023 has 28 days" in note for note in response.json()["notes"])
+    assert response.status_code == 400 and "February 2023 has 28 days" in response.text
+    page = await ds.client.get("/-/tracker/search?q=running+costs&until=2023-13-01")
+    assert page.status_code == 400 and "does not exist" in page.text
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from typing import Any
 
 from datasette.utils.asgi import NotFound, Response
 
-from tracker.dates import DateError, optional_date
+from tracker.dates import optional_date
 from tracker.provenance import human_date, wording
 from tracker.search import DEPTH, LIMIT, MODES, RRF_K, Filters, search
 from tracker.status import POSITIONS, STATUSES
@@ -66,12 +66,9 @@ async def search_payload(datasette: Any, database: Any, request: Any) -> dict:
     notes = [f"No recommendation {raw['recommendation']!r}: that filter is ignored."] if raw["recommendation"] and recommendation is None else []
     rec_id = recommendation["id"] if recommendation else None
     dates = {}
-    for key in ("since", "until"):  # the one date parser (tracker.dates): a bad date is ignored, with a note
-        try:
-            parsed = optional_date(raw[key], key)
-            dates[key] = parsed.iso if parsed else None
-        except DateError as error:
-            dates[key], notes = None, notes + [f"{error}: that filter is ignored."]
+    for key in ("since", "until"):  # the one date parser (tracker.dates); a bad date is a 400 with its reason (errors.py)
+        parsed = optional_date(raw[key], key)
+        dates[key] = parsed.iso if parsed else None
     filters = Filters(raw["kind"] or None, raw["publisher"] or None, dates["since"], dates["until"], rec_id)
     loading = mode != "fts" and q and model_loading()  # do not make the reader wait for the model
     result = (await database.execute_fn(lambda conn: search(conn, q, "fts" if loading else mode, filters, limit))).as_dict()
