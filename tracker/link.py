@@ -294,12 +294,21 @@ def link_rows(view: DocumentView, linker: Linker, run_id: int) -> list[dict]:
     leads = lead_ins(view.passages)
     declared_signals = json.loads(view.document["declared"] or "{}").get("signals") or {}
     overall = document_stance(view, leads) if view.task == "stance" else None
+    plans = [
+        (
+            column,
+            rec,
+            float(probabilities[column]),
+            carriers(view.scores, view.names, view.refs, view.linkable, column, probabilities[column] >= linker.threshold),
+        )
+        for column, rec in enumerate(view.recs)
+    ]
+    needed = sorted({row for *_, chosen in plans for row, _ in chosen})
+    vectors = dict(zip(needed, view.vectors(needed)))  # one read for every carrying passage
     rows: list[dict] = []
-    for column, rec in enumerate(view.recs):
-        probability = float(probabilities[column])
-        for row, method in carriers(view.scores, view.names, view.refs, view.linkable, column, probability >= linker.threshold):
-            passage, lead = view.passages[row], leads.get(view.passages[row]["id"])
-            vector = view.vectors([row])[0]
+    for column, rec, probability, chosen in plans:
+        for row, method in chosen:
+            passage, lead, vector = view.passages[row], leads.get(view.passages[row]["id"]), vectors[row]
             reading = read(view.task, passage["text"], vector, lead, rec["direction"])
             if reading is not None and view.task == "signal" and rec["slug"] in declared_signals:
                 reading = declared(declared_signals[rec["slug"]], reading)
