@@ -1,4 +1,4 @@
-"""A real browser (Debian chromium through Playwright) against `datasette serve -i` with the plugin.
+"""A real browser (Debian chromium through Playwright) against `datasette serve` with the plugin.
 
 Screenshots go to test-artifacts/ (gitignored). Skipped when /usr/bin/chromium or Playwright is absent.
 """
@@ -40,7 +40,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(changed_db):
-    """`datasette serve -i` on the published database after the fixture ingest (conftest's changed_db)."""
+    """`datasette serve` on the published database after the fixture ingest (conftest's changed_db)."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is absent: install Debian's chromium (apt-get install -y chromium) to run the browser test")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")

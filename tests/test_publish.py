@@ -184,7 +184,7 @@ def test_cli_publish_and_serve_help(cli_runner):
     for command in ("publish", "serve"):
         result = cli_runner.invoke(cli, [command, "--help"])
         assert result.exit_code == 0 and "DB" in result.output
-    assert "--no-immutable" in cli_runner.invoke(cli, ["serve", "--help"]).output
+    assert "--immutable" in cli_runner.invoke(cli, ["serve", "--help"]).output
 
 
 def test_cli_publish_missing_database(cli_runner, tmp_path):
@@ -194,11 +194,11 @@ def test_cli_publish_missing_database(cli_runner, tmp_path):
     assert result.exit_code == 1 and "no such database" in result.output
 
 
-def test_serve_args_are_immutable_by_default(tmp_path):
+def test_serve_args_are_live_by_default(tmp_path):
     args = serve_args(tmp_path / "t.db", tmp_path / "metadata.json", port=9001)
-    assert args[1:4] == ["-m", "datasette", "serve"] and args[4:6] == ["-i", str(tmp_path / "t.db")]
+    assert args[1:4] == ["-m", "datasette", "serve"] and args[4] == str(tmp_path / "t.db") and "-i" not in args
     assert args[args.index("--port") + 1] == "9001" and args[args.index("-m", 4) + 1] == str(tmp_path / "metadata.json")
-    assert "-i" not in serve_args(tmp_path / "t.db", tmp_path / "m.json", immutable=False)
+    assert serve_args(tmp_path / "t.db", tmp_path / "m.json", immutable=True)[4:6] == ["-i", str(tmp_path / "t.db")]
 
 
 def test_cli_serve_runs_datasette_with_metadata(published_copy, cli_runner, tmp_path, monkeypatch):
@@ -207,9 +207,12 @@ def test_cli_serve_runs_datasette_with_metadata(published_copy, cli_runner, tmp_
     db = published_copy
     calls = []
     monkeypatch.setattr(serving, "run_datasette", lambda args: calls.append(args) or 0)
-    result = cli_runner.invoke(cli, ["serve", str(db), "--port", "9123", "--no-immutable"])
+    result = cli_runner.invoke(cli, ["serve", str(db), "--port", "9123"])
     assert result.exit_code == 0, result.output
-    (args,) = calls
+    assert cli_runner.invoke(cli, ["serve", str(db), "--immutable"]).exit_code == 0
+    assert cli_runner.invoke(cli, ["serve", str(db), "--no-immutable"]).exit_code == 0  # deprecated alias
+    args, immutable_args, alias_args = calls
+    assert "-i" in immutable_args and "-i" not in alias_args
     assert "-i" not in args and str(db) in args and args[args.index("--port") + 1] == "9123"
     metadata_path = Path(args[args.index("-m", 4) + 1])
     assert metadata_path == tmp_path / "metadata.json" and "copy" in json.loads(metadata_path.read_text())["databases"]
@@ -223,4 +226,4 @@ def test_serve_publishes_an_unpublished_database(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(serving, "run_datasette", lambda args: calls.append(args) or 0)
     assert serving.serve(tmp_path / "raw.db", port=9124) == 0
-    assert "-i" in calls[0] and is_published(tracker.open_db(tmp_path / "raw.db"))
+    assert "-i" not in calls[0] and is_published(tracker.open_db(tmp_path / "raw.db"))

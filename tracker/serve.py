@@ -14,8 +14,10 @@ from pathlib import Path
 from .publish import is_published, publish, write_metadata
 
 
-def serve_args(db_path: str | Path, metadata_path: str | Path, host: str = "127.0.0.1", port: int = 8001, immutable: bool = True) -> list[str]:
-    """The `datasette serve` command line: immutable (`-i`) by default, as published data is."""
+def serve_args(db_path: str | Path, metadata_path: str | Path, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False) -> list[str]:
+    """The `datasette serve` command line: live by default (a WAL reader sees every commit of a
+    concurrent ingest); immutable (`-i`) only for a snapshot nobody writes to, as an immutable reader
+    ignores the WAL and can read a half-rewritten file as "malformed"."""
     return [
         sys.executable, "-m", "datasette", "serve",
         *(["-i", str(db_path)] if immutable else [str(db_path)]),
@@ -28,19 +30,19 @@ def serve(
     db_path: str | Path,
     host: str = "127.0.0.1",
     port: int = 8001,
-    immutable: bool = True,
+    immutable: bool = False,
     metadata_out: str | Path | None = None,
 ) -> int:
     """Publish `db_path` if needed, write its metadata and run Datasette until interrupted.
 
-    Returns Datasette's exit code (0 after Ctrl-C).
+    Returns Datasette's exit code where it runs as a child (not on POSIX, where it replaces this process).
     """
     from .db import open_db
 
     db = open_db(db_path, create=False)
     if not is_published(db):
         publish(db)
-    else:  # an immutable reader ignores the WAL: fold in what was written since publishing
+    elif immutable:  # an immutable reader ignores the WAL: fold in what was written since publishing
         db.execute("pragma wal_checkpoint(truncate)")
     db.close()
     metadata_path = write_metadata(db_path, metadata_out)
@@ -51,9 +53,16 @@ WARM_ENV = "TRACKER_WARM_MODEL"  # the plugin loads the search model at startup 
 
 
 def run_datasette(args: list[str]) -> int:
-    """Run the Datasette command until it exits; on Ctrl-C let it shut down (it got the same signal).
-    The plugin is asked to load the search model at startup, so the first search does not wait."""
-    process = subprocess.Popen(args, env={**os.environ, WARM_ENV: "1"})
+    """Run the Datasette command until it exits. On POSIX it replaces this process (exec), so TERM,
+    INT and HUP reach the server itself and no child is left on the port; elsewhere it runs as a child
+    and Ctrl-C lets it shut down. The plugin is asked to load the search model at startup, so the
+    first search does not wait."""
+    env = {**os.environ, WARM_ENV: "1"}
+    if os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(args[0], args, env)
+    process = subprocess.Popen(args, env=env)
     try:
         return process.wait()
     except KeyboardInterrupt:

@@ -45,20 +45,23 @@ def publish_command(db: Path, metadata_out: Path | None, rebuild: bool, as_json:
 @DB_ARGUMENT
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0 for every interface).")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port to listen on.")
-@click.option("--no-immutable", is_flag=True, help="Open DB read-write (default: immutable, -i, for published data).")
+@click.option("--immutable", is_flag=True, help="Serve DB as a snapshot nobody writes to (datasette -i; default: live, sees every ingest).")
+@click.option("--no-immutable", is_flag=True, hidden=True, help="Deprecated: live serving is the default.")
 @click.option("--metadata-out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the metadata (default: metadata.json beside DB).")
-def serve_command(db: Path, host: str, port: int, no_immutable: bool, metadata_out: Path | None) -> None:
-    """Serve DB in Datasette with the tracker pages, until Ctrl-C.
+def serve_command(db: Path, host: str, port: int, immutable: bool, no_immutable: bool, metadata_out: Path | None) -> None:
+    """Serve DB in Datasette with the tracker pages, until Ctrl-C or a TERM, INT or HUP signal.
 
     Publishes DB first when its full-text indexes or views are missing or older, writes the metadata
-    and runs `datasette serve -i DB -m metadata.json` with the review_tracker plugin:
-    /-/tracker/dashboard, /-/tracker/search and /-/tracker/recommendation/<id>.
+    and runs `datasette serve DB -m metadata.json` with the review_tracker plugin:
+    /-/tracker/dashboard, /-/tracker/search and /-/tracker/recommendation/<id>. DB stays live: a
+    document ingested by another process shows on the next page load. Use --immutable only for a
+    published snapshot that nothing writes to.
     """
     from .. import serve as serving
 
     connect(db).close()  # a readable error for a missing or broken database
     click.echo(f"serving {db} on http://{host}:{port}/-/tracker/dashboard (Ctrl-C to stop)", err=True)
-    code = serving.serve(db, host=host, port=port, immutable=not no_immutable, metadata_out=metadata_out)
+    code = serving.serve(db, host=host, port=port, immutable=immutable and not no_immutable, metadata_out=metadata_out)
     if code:
         sys.exit(code)
 
