@@ -151,7 +151,7 @@ def published_db(tmp_path_factory, fixture_file) -> Path:
     from tracker.corpus import load_register
     from tracker.ingest import ingest
     from tracker.publish import publish, write_metadata
-    from tracker.status import add_override, decide_link, refresh_statuses
+    from tracker.audit import decide_link, set_status
 
     path = tmp_path_factory.mktemp("published") / "tracker.db"
     db = tracker.open_db(path)
@@ -160,11 +160,9 @@ def published_db(tmp_path_factory, fixture_file) -> Path:
         result = ingest(db, str(fixture_file(f"published/{name}")), {"review": "hewitt-2023"})
         assert result.status == "ingested", result
     insert_links(db, PUBLISHED_LINKS)
-    decide_link(db, "confirm", "L-sig-2", "The guidance did cut the objectives")
-    decide_link(db, "reject", "L-stance-3", "Not about dental reform")
-    add_override(db, "status", review="hewitt-2023", recommendation_key="harps", status="in_progress", note="Checked by hand",
-                 source="https://example.org/harps", effective="2024-07-26")  # fmt: skip
-    refresh_statuses(db)
+    decide_link(db, "L-sig-2", "confirm", "ana", note="The guidance did cut the objectives")
+    decide_link(db, "L-stance-3", "reject", "ana", "web", "Not about dental reform")
+    set_status(db, "harps", "in_progress", "Checked by hand", "ben", source="https://example.org/harps", effective="2024-07-26")
     publish(db)
     db.close()
     write_metadata(path)

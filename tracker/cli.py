@@ -26,7 +26,7 @@ def fail(message: str) -> NoReturn:
 
 
 # Commands that only read DB: they work on a read-only (immutable) file; every other one writes.
-READ_COMMANDS = {"status", "documents", "recommendations", "links", "export", "search", "serve", "eval"}
+READ_COMMANDS = {"status", "documents", "recommendations", "links", "export", "search", "serve", "eval", "audit"}
 
 
 def connect(db_path: Path, create: bool = False, write: bool | None = None):
@@ -100,4 +100,4 @@ def current_analyzer():
 
 
 # The commands register themselves on `cli` when their modules are imported.
-from .commands import building, documents, quality, status, web  # noqa: F401
+from .commands import building, documents, quality, review, status, web  # noqa: F401

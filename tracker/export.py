@@ -60,13 +60,17 @@ def progress_rows(db: sqlite_utils.Database) -> list[dict]:
     return rows
 
 
-def to_csv(rows: list[dict]) -> str:
+def rows_csv(rows: list[dict], columns: list[str]) -> str:
+    """`rows` as CSV with a header of `columns` (other keys left out)."""
     out = io.StringIO()
-    columns = [c for c in rows[0] if c not in ("evidence", "sources")] if rows else ["label"]
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def to_csv(rows: list[dict]) -> str:
+    return rows_csv(rows, [c for c in rows[0] if c not in ("evidence", "sources")] if rows else ["label"])
 
 
 def to_markdown(db: sqlite_utils.Database, rows: list[dict]) -> str:
@@ -143,8 +147,4 @@ def evidence_rows(db: sqlite_utils.Database, recommendation_id: int | None = Non
 
 
 def evidence_csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EVIDENCE_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return rows_csv(rows, EVIDENCE_COLUMNS)

@@ -322,6 +322,22 @@ def _m007_status_label(db: sqlite_utils.Database) -> None:
         db.execute("update statuses set label = (select r.label from recommendations r where r.id = statuses.recommendation_id)")
 
 
+@MIGRATIONS(name="008_audit")
+def _m008_audit(db: sqlite_utils.Database) -> None:
+    """The audit trail: who made each decision, from where (web or cli), on which recommendation, and
+    the status before and after. The table becomes append-only (a decision is undone by a later one)."""
+    overrides = db.table("overrides")
+    for name in ("actor", "origin", "recommendation", "status_before", "status_after"):
+        if name not in overrides.columns_dict:
+            overrides.add_column(name, str)
+    overrides.create_index(["link_id"], if_not_exists=True)
+    for event in ("update", "delete"):
+        db.execute(
+            f"""create trigger if not exists overrides_no_{event} before {event} on overrides
+            begin select raise(abort, 'overrides are append-only: record a later decision instead'); end"""
+        )
+
+
 LEGACY_TABLE = "schema_migrations"  # where databases made before sqlite-utils Migrations recorded theirs
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .publish import is_published, publish, write_metadata
+from .users import USERS_ENV, users_path
 
 
 def serve_args(db_path: str | Path, metadata_path: str | Path, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False) -> list[str]:
@@ -32,8 +33,10 @@ def serve(
     port: int = 8001,
     immutable: bool = False,
     metadata_out: str | Path | None = None,
+    users_file: str | Path | None = None,
 ) -> int:
-    """Publish `db_path` if needed, write its metadata and run Datasette until interrupted.
+    """Publish `db_path` if needed, write its metadata and run Datasette until interrupted, with
+    reviewers' sign-in accounts from the users file (`tracker.users`; default beside the database).
 
     Returns Datasette's exit code where it runs as a child (not on POSIX, where it replaces this process).
     """
@@ -46,18 +49,19 @@ def serve(
         db.execute("pragma wal_checkpoint(truncate)")
     db.close()
     metadata_path = write_metadata(db_path, metadata_out)
-    return run_datasette(serve_args(db_path, metadata_path, host, port, immutable))
+    users = users_path(db_path, users_file).resolve()
+    return run_datasette(serve_args(db_path, metadata_path, host, port, immutable), {USERS_ENV: str(users)})
 
 
 WARM_ENV = "TRACKER_WARM_MODEL"  # the plugin loads the search model at startup when this is "1"
 
 
-def run_datasette(args: list[str]) -> int:
+def run_datasette(args: list[str], env: dict[str, str] | None = None) -> int:
     """Run the Datasette command until it exits. On POSIX it replaces this process (exec), so TERM,
     INT and HUP reach the server itself and no child is left on the port; elsewhere it runs as a child
     and Ctrl-C lets it shut down. The plugin is asked to load the search model at startup, so the
     first search does not wait."""
-    env = {**os.environ, WARM_ENV: "1"}
+    env = {**os.environ, WARM_ENV: "1", **(env or {})}
     if os.name == "posix":
         sys.stdout.flush()
         sys.stderr.flush()

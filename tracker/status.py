@@ -14,8 +14,6 @@ from itertools import pairwise
 
 import sqlite_utils
 
-from .db import utcnow
-from .errors import TrackerError
 from .provenance import SUMMARY, human_date, wording
 from .register import REGISTER_METHOD, register_link_id, register_positions
 
@@ -115,9 +113,11 @@ class Status:
 ASSESSOR_SQL = "coalesce(d.assessor, case when d.kind = 'government_response' then 'government' else 'independent' end)"
 
 
-def load_evidence(db: sqlite_utils.Database, as_of: str | None = None) -> dict[int, list[Evidence]]:
-    """Usable links per recommendation, dated on or before `as_of`; rejected links left out."""
-    overrides = {row["link_id"]: row["action"] for row in db.query("select link_id, action from overrides where action in ('confirm', 'reject') order by id")}
+def load_evidence(db: sqlite_utils.Database, as_of: str | None = None, decisions: dict[str, str] | None = None) -> dict[int, list[Evidence]]:
+    """Usable links per recommendation, dated on or before `as_of`; rejected links left out.
+    `decisions` (link id: confirm or reject) are read as if recorded last: what a decision would do."""
+    recorded = db.query("select link_id, action from overrides where action in ('confirm', 'reject') order by id")
+    overrides = {row["link_id"]: row["action"] for row in recorded} | (decisions or {})
     rows = db.query(
         f"""select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date, l.probability, l.threshold,
         d.id as document_id, d.title, d.publisher, d.published, d.date_precision, d.format, d.url, d.confidence, {ASSESSOR_SQL} as assessor,
@@ -335,21 +335,6 @@ def refresh_statuses(db: sqlite_utils.Database) -> list[Status]:
         db.table("statuses").insert_all(({**status_row(s, today), "label": labels.get(s.recommendation_id)} for s in statuses), pk="recommendation_id")
         db.table("status_history").insert_all(history)
     return statuses
-
-
-def add_override(db: sqlite_utils.Database, action: str, **fields) -> int:
-    """Record a human judgement; overrides are never erased by rebuilds or re-ingests."""
-    row = {"action": action, "created_at": utcnow(), "effective": fields.pop("effective", None) or date.today().isoformat(), **fields}
-    with db.atomic():
-        return int(db.table("overrides").insert(row).last_pk or 0)
-
-
-def decide_link(db: sqlite_utils.Database, action: str, link_id: str, note: str = "") -> None:
-    """A person confirms or rejects a link; statuses are derived again at once."""
-    if not db.execute("select 1 from links where id = ?", [link_id]).fetchone():
-        raise TrackerError(f"no link {link_id}")
-    add_override(db, action, link_id=link_id, note=note)
-    refresh_statuses(db)
 
 
 def status_counts(statuses: list[Status]) -> dict[str, int]:

@@ -1,11 +1,13 @@
 """The review-tracker Datasette plugin: a progress dashboard that filters, a page per recommendation,
-what changed (with Atom feeds), evidence downloads, a Method page, hybrid search, badges and links in
-table cells, `lang="en"` on every page, and SQL functions.
+what changed (with Atom feeds), evidence downloads, a Method page, hybrid search, a review queue for
+signed-in reviewers with its audit trail, badges and links in table cells, `lang="en"` on every
+page, and SQL functions.
 
-This module only registers the hooks; the routes are in `pages` and `feeds`, the data in `data` and
-`recommendation`, the look in `rendering` and `chart`, responses in `responses`, error responses in
-`errors`, SQL functions in `functions`, whole-site concerns (language, model warm-up) in `site`, and
-the templates in `templates/` (found by Datasette because they sit inside the plugin package).
+This module only registers the hooks; the routes are in `pages`, `feeds` and `review` (who may
+write: `access`), the data in `data` and `recommendation`, the look in `rendering` and `chart`,
+responses in `responses`, error responses in `errors`, SQL functions in `functions`, whole-site
+concerns (language, model warm-up) in `site`, and the templates in `templates/` (found by
+Datasette because they sit inside the plugin package).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 
 from datasette import hookimpl
 
+from .access import REVIEW_ACTION, auth_metadata, review_allowed
 from .errors import error_response
 from .feeds import changes_view, evidence_download, method_view, recommendation_feed
 from .functions import cosine, embed_similarity, reference_number_sql
 from .pages import dashboard_view, recommendation_view, search_view
 from .rendering import cell
 from .responses import rec_url
+from .review import audit_download, decide_view, review_view
 from .site import set_language, warm_up
 
 
@@ -34,6 +38,9 @@ def register_routes() -> list[tuple[str, Any]]:
         (r"^/-/tracker/evidence(?P<format>\.csv|\.json)$", evidence_download),
         (r"^/-/tracker/recommendation/(?P<key>[^/]+?)/changes\.atom$", recommendation_feed),
         (r"^/-/tracker/recommendation/(?P<key>[^/]+?)(?P<format>\.json)?$", recommendation_view),
+        (r"^/-/tracker/review(?P<format>\.json)?$", review_view),
+        (r"^/-/tracker/review/decide$", decide_view),
+        (r"^/-/tracker/audit(?P<format>\.csv|\.json)$", audit_download),
     ]
 
 
@@ -43,8 +50,21 @@ def menu_links(datasette: Any) -> list[dict[str, str]]:
         {"href": datasette.urls.path("/-/tracker/dashboard"), "label": "Progress dashboard"},
         {"href": datasette.urls.path("/-/tracker/changes"), "label": "What changed"},
         {"href": datasette.urls.path("/-/tracker/search"), "label": "Search passages"},
+        {"href": datasette.urls.path("/-/tracker/review"), "label": "Review links"},
         {"href": datasette.urls.path("/-/tracker/method"), "label": "Method"},
     ]
+
+
+@hookimpl
+def permission_allowed(actor: dict | None, action: str) -> bool | None:
+    """Only reviewers may decide links (anonymous visitors read everything and write nothing)."""
+    return review_allowed(actor) if action == REVIEW_ACTION else None
+
+
+@hookimpl
+def get_metadata() -> dict:
+    """Sign-in accounts for datasette-auth-passwords, from the tracker's users file."""
+    return auth_metadata()
 
 
 @hookimpl

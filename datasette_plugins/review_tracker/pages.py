@@ -196,5 +196,6 @@ async def recommendation_view(datasette: Any, request: Any) -> Response:
         "json_url": rec_url(datasette, rec["id"], request, fmt=".json"),
         "feed_url": rec_url(datasette, rec["id"], request, fmt="/changes.atom"),
         "downloads": download_urls(datasette, request, rec["id"]),
+        "audit_urls": download_urls(datasette, request, rec["id"], "/-/tracker/audit"),
     }
     return await render(datasette, request, "tracker_recommendation.html", context)

@@ -9,10 +9,11 @@ decide a status (`decides`, the published form of `tracker.status.decisive`).
 
 from __future__ import annotations
 
+from tracker.audit import audit_rows
 from tracker.provenance import QUOTE, human_date, location, recommendation_wording, shown_text
 from tracker.recommendations import list_recommendations
 from tracker.search import Connection, rows
-from tracker.status import MACHINE_METHODS, METHOD_RANK, POSITIONS, STATUSES, all_status_overrides
+from tracker.status import MACHINE_METHODS, METHOD_RANK, POSITIONS, STATUSES
 
 from .data import LINK_VIEWS, NO_POSITION_FOUND, database, filter_recommendation, first, loads, view
 
@@ -54,14 +55,6 @@ def link_rows(conn: Connection, ids: list[int], task: str) -> list[dict]:
         ids,
     )
     return [link_item(row, reading) for row in found]
-
-
-def overrides_of(conn: Connection, top_id: int, ids: list[int]) -> list[dict]:
-    """Human decisions on a recommendation, oldest first: statuses set by hand (matched by the status
-    code's own rule) and decisions on its links."""
-    statuses = [o for o in all_status_overrides(database(conn)) if o.pop("recommendation_id") == top_id]
-    links = rows(conn, f"select * from overrides where link_id in (select id from links where recommendation_id in ({','.join('?' * len(ids))}))", ids)
-    return sorted(statuses + links, key=lambda o: o["id"])
 
 
 def history_of(conn: Connection, top_id: int) -> list[dict]:
@@ -149,7 +142,7 @@ def recommendation_data(conn: Connection, key: str) -> dict | None:
         "evidence": evidence,
         "deciding": deciding_item(status, positions + evidence),
         "history": history,
-        "overrides": overrides_of(conn, top_id, ids),
+        "overrides": audit_rows(database(conn), top_id),
         "previous": order[where - 1] if where else None,
         "next": order[where + 1] if where is not None and where + 1 < len(order) else None,
     }

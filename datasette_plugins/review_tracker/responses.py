@@ -50,14 +50,15 @@ def page_urls(datasette: Any, database: Any, request: Any, current: str | None =
         "database": datasette.urls.database(database.name),
         "changes": datasette.urls.path("/-/tracker/changes") + query,
         "method": datasette.urls.path("/-/tracker/method") + query,
+        "review": datasette.urls.path("/-/tracker/review") + query,
     }
 
 
-def download_urls(datasette: Any, request: Any, recommendation_id: int | None = None) -> dict[str, str]:
-    """The evidence downloads (CSV and JSON), of every recommendation or of one."""
+def download_urls(datasette: Any, request: Any, recommendation_id: int | None = None, path: str = "/-/tracker/evidence") -> dict[str, str]:
+    """The evidence downloads (CSV and JSON; the audit trail's with `path`), of every recommendation or of one."""
     params = {key: value for key, value in {"recommendation": recommendation_id, "db": request.args.get("db")}.items() if value}
     query = "?" + urllib.parse.urlencode(params) if params else ""
-    return {fmt: datasette.urls.path(f"/-/tracker/evidence.{fmt}") + query for fmt in ("csv", "json")}
+    return {fmt: datasette.urls.path(f"{path}.{fmt}") + query for fmt in ("csv", "json")}
 
 
 def csv_response(text: str, filename: str) -> Response:

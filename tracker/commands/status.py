@@ -61,33 +61,48 @@ def print_status(rows: list[dict], counts: dict[str, int], as_of: str | None) ->
     click.echo("* number not verified (register item)   ! government and independent assessors disagree")
 
 
+ACTOR_OPTION = click.option("--as", "actor", metavar="NAME", help="Who decides, for the audit trail (default: TRACKER_ACTOR or your login name).")
+
+
 def link_judgement(function):
     """Arguments shared by `confirm` and `reject`."""
-    for decorator in (click.option("--note", default="", help="Why."), click.argument("link_id"), DB_ARGUMENT, cli.command()):
+    decorators = (click.option("--json", "as_json", is_flag=True, help="Print the recorded decision as JSON."), ACTOR_OPTION,
+                  click.option("--note", default="", help="Why."), click.argument("link_id"), DB_ARGUMENT, cli.command())  # fmt: skip
+    for decorator in decorators:
         function = decorator(function)
     return function
 
 
 @link_judgement
-def confirm(db: Path, link_id: str, note: str) -> None:
-    """Confirm link LINK_ID as right: it then counts with full confidence. Survives rebuilds."""
-    record_link_override(db, "confirm", link_id, note)
+def confirm(db: Path, link_id: str, note: str, actor: str | None, as_json: bool) -> None:
+    """Confirm link LINK_ID as right: it then counts with full confidence. Audited; survives rebuilds."""
+    record_link_decision(db, "confirm", link_id, note, actor, as_json)
 
 
 @link_judgement
-def reject(db: Path, link_id: str, note: str) -> None:
-    """Reject link LINK_ID as wrong: status ignores it. Survives rebuilds."""
-    record_link_override(db, "reject", link_id, note)
+def reject(db: Path, link_id: str, note: str, actor: str | None, as_json: bool) -> None:
+    """Reject link LINK_ID as wrong: status ignores it. Audited; survives rebuilds."""
+    record_link_decision(db, "reject", link_id, note, actor, as_json)
 
 
-def record_link_override(db: Path, action: str, link_id: str, note: str) -> None:
-    from ..status import decide_link
+def record_link_decision(db: Path, action: str, link_id: str, note: str, actor: str | None, as_json: bool) -> None:
+    from ..audit import cli_actor, decide_link
 
     try:
-        decide_link(connect(db, write=True), action, link_id, note)
+        decision = decide_link(connect(db, write=True), link_id, action, actor or cli_actor(), "cli", note)
     except TrackerError as error:
-        fail(f"{error} in {db} (see the links table or `tracker status --json`)")
-    click.echo(f"{action}ed {link_id}")
+        fail(f"{error} in {db} (see the links table or `tracker review {db}`)")
+    echo_decision(decision, as_json)
+
+
+def echo_decision(decision, as_json: bool) -> None:
+    """What a decision changed, in one line (or JSON)."""
+    if as_json:
+        echo_json(decision.as_dict())
+        return
+    done = f"{decision.action}ed link {decision.link_id}" if decision.link_id else "status set by hand"
+    change = f"{decision.status_before} → {decision.status_after}" if decision.changed else f"stays {decision.status_after}"
+    click.echo(f"{done}: {decision.recommendation} {change} (audit row {decision.id}, by {decision.actor})")
 
 
 @cli.command(name="set-status")
@@ -98,36 +113,22 @@ def record_link_override(db: Path, action: str, link_id: str, note: str) -> None
 @click.option("--source", help="URL of the evidence.")
 @click.option("--date", "effective", help="Date the status took effect: YYYY-MM-DD, YYYY-MM or YYYY (default today).")
 @click.option("--review", help="Review slug (needed when DB has several).")
-def set_status(db: Path, recommendation: str, status_name: str, note: str, source: str | None, effective: str | None, review: str | None) -> None:
-    """Set RECOMMENDATION (label, number or register slug) to STATUS by hand. Survives rebuilds."""
+@ACTOR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the recorded decision as JSON.")
+def set_status(db: Path, recommendation: str, status_name: str, note: str, source: str | None, effective: str | None, review: str | None,
+               actor: str | None, as_json: bool) -> None:  # fmt: skip
+    """Set RECOMMENDATION (label, number or register slug) to STATUS by hand. Audited; survives rebuilds."""
+    from .. import audit
     from ..dates import parse_date
-    from ..status import STATUSES, add_override, refresh_statuses
 
     database = connect(db, write=True)
-    if status_name not in STATUSES:
-        fail(f"unknown status {status_name!r}; choose from {', '.join(STATUSES)}")
-    from ..recommendations import NotFoundError, resolve
-
-    try:
-        recommendation_row = resolve(database, recommendation, review)
-    except NotFoundError as error:
-        fail(str(error))
     try:
         effective = parse_date(effective, "--date").iso if effective else None
+        decision = audit.set_status(database, recommendation, status_name, note, actor or audit.cli_actor(), "cli",
+                                    review=review, source=source, effective=effective)  # fmt: skip
     except TrackerError as error:
         fail(str(error))
-    add_override(
-        database,
-        "status",
-        review=recommendation_row["review"],
-        recommendation_key=recommendation_row["key"],
-        status=status_name,
-        note=note,
-        source=source,
-        effective=effective,
-    )
-    refresh_statuses(database)
-    click.echo(f"{recommendation}: {status_name} (override recorded)")
+    echo_decision(decision, as_json)
 
 
 @cli.command()
