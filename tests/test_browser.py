@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/ (gitignored). Skipped when /usr/bin/chromium o
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import subprocess
@@ -38,14 +39,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(changed_db):
-    """`datasette serve` on the published database after the fixture ingest (conftest's changed_db)."""
+def start(db_path: Path, env: dict[str, str] | None = None):
+    """`datasette serve` with the plugin on `db_path` (live); yields the base URL, then stops it."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is absent: install Debian's chromium (apt-get install -y chromium) to run the browser test")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
     port = free_port()
-    process = subprocess.Popen(serve_args(changed_db, changed_db.parent / "metadata.json", port=port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    args = serve_args(db_path, db_path.parent / "metadata.json", port=port)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -64,6 +65,12 @@ def server(changed_db):
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(changed_db):
+    """`datasette serve` on the published database after the fixture ingest (conftest's changed_db)."""
+    yield from start(changed_db)
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +190,52 @@ def test_hostile_text_never_runs(server, page, hostile):
     assert page.dialogs == []  # ...and never executed
     page.goto(f"{server}/tracker/documents")
     shot(page, "documents-table")
+
+
+@pytest.fixture(scope="module")
+def review_server(changed_db, tmp_path_factory):
+    """A live server on a copy of changed_db with one reviewer, ana, in its users file."""
+    from tracker.users import USERS_ENV, add_user
+
+    folder = tmp_path_factory.mktemp("review")
+    copy = folder / "tracker.db"
+    with sqlite3.connect(changed_db) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    (folder / "metadata.json").write_text((changed_db.parent / "metadata.json").read_text())
+    add_user(folder / "users.json", "ana", REVIEWER_PASSWORD)
+    yield from start(copy, {USERS_ENV: str(folder / "users.json")})
+
+
+REVIEWER_PASSWORD = "a long enough secret"
+
+
+def test_a_reviewer_signs_in_and_confirms_a_link_then_the_page_shows_it(review_server, browser):
+    for width in WIDTHS:  # one decision at desktop width; the 390 px pass finds the queue one shorter
+        tab = browser.new_page(viewport={"width": width, "height": 900})
+        tab.goto(f"{review_server}/-/tracker/review")
+        assert tab.locator("#tr-confirm").count() == 0 and "Sign in" in tab.locator("#tr-item").inner_text()
+        tab.goto(f"{review_server}/-/login")
+        tab.fill("input[name=username]", "ana")
+        tab.fill("input[name=password]", REVIEWER_PASSWORD)
+        tab.locator("input[type=submit], button[type=submit]").first.click()
+        tab.wait_for_load_state()
+        tab.goto(f"{review_server}/-/tracker/review")
+        assert tab.evaluate("document.documentElement.scrollWidth") <= width
+        tab.screenshot(path=str(ARTIFACTS / f"review-{width}.png"), full_page=True)
+        if width != WIDTHS[0]:
+            assert tab.locator("#tr-left").inner_text() == "1"
+            tab.close()
+            continue
+        assert tab.locator("#tr-item").get_attribute("data-link") == "L-new-2"
+        assert "stalled" in tab.locator("#tr-if-confirmed").inner_text()
+        tab.fill("#tr-note-input", "The report says assessments remain paused")
+        tab.locator("h1").click()  # out of the note box: keys there are typing, not shortcuts
+        tab.keyboard.press("y")  # the keyboard shortcut for Confirm
+        tab.wait_for_selector("#tr-decided")
+        assert "Its status changed" in tab.locator("#tr-decided").inner_text()
+        tab.goto(f"{review_server}/-/tracker/recommendation/cqc-system-assessment")
+        assert "stalled" in tab.locator(".tr-status-box .tr-badge").first.inner_text()
+        audit = tab.locator(".tr-audit").last.inner_text()
+        assert "ana" in audit and "in the browser" in audit and "The report says assessments remain paused" in audit
+        tab.screenshot(path=str(ARTIFACTS / f"review-decided-{width}.png"), full_page=True)
+        tab.close()

@@ -205,8 +205,8 @@ def test_cli_serve_runs_datasette_with_metadata(published_copy, cli_runner, tmp_
     from tracker.cli import cli
 
     db = published_copy
-    calls = []
-    monkeypatch.setattr(serving, "run_datasette", lambda args: calls.append(args) or 0)
+    calls, envs = [], []
+    monkeypatch.setattr(serving, "run_datasette", lambda args, env: calls.append(args) or envs.append(env) or 0)
     result = cli_runner.invoke(cli, ["serve", str(db), "--port", "9123"])
     assert result.exit_code == 0, result.output
     assert cli_runner.invoke(cli, ["serve", str(db), "--immutable"]).exit_code == 0
@@ -217,6 +217,9 @@ def test_cli_serve_runs_datasette_with_metadata(published_copy, cli_runner, tmp_
     metadata_path = Path(args[args.index("-m", 4) + 1])
     assert metadata_path == tmp_path / "metadata.json" and "copy" in json.loads(metadata_path.read_text())["databases"]
     assert cli_runner.invoke(cli, ["serve", str(tmp_path / "missing.db")]).exit_code == 1
+    assert envs[0] == {"TRACKER_USERS": str(tmp_path / "copy.users.json")}  # reviewers' accounts beside the database
+    assert cli_runner.invoke(cli, ["serve", str(db), "--users", str(tmp_path / "team.json")]).exit_code == 0
+    assert envs[-1] == {"TRACKER_USERS": str(tmp_path / "team.json")}
 
 
 def test_serve_publishes_an_unpublished_database(tmp_path, monkeypatch):
@@ -224,6 +227,6 @@ def test_serve_publishes_an_unpublished_database(tmp_path, monkeypatch):
     load_register(db, REGISTER)
     db.close()
     calls = []
-    monkeypatch.setattr(serving, "run_datasette", lambda args: calls.append(args) or 0)
+    monkeypatch.setattr(serving, "run_datasette", lambda args, env: calls.append(args) or 0)
     assert serving.serve(tmp_path / "raw.db", port=9124) == 0
     assert "-i" not in calls[0] and is_published(tracker.open_db(tmp_path / "raw.db"))

@@ -105,6 +105,7 @@ async def review_page(datasette: Any, request: Any, database_: Any, filters: dic
     }
     response = await render(datasette, request, "tracker_review.html", context_)
     response.status = status
+    response.headers["x-frame-options"] = "DENY"  # a page with write buttons is never framed (clickjacking)
     return response
 
 
@@ -116,7 +117,8 @@ async def decide_view(datasette: Any, request: Any) -> Response:
     filters = {key: (form.get(key) or "").strip() for key in QUEUE_FILTERS}
     skipped = [s for s in (form.get("skip") or "").split(",") if s][:MAX_SKIPPED]
     if not await datasette.permission_allowed(request.actor, REVIEW_ACTION, default=False):
-        return Response.html("<p>Only a signed-in reviewer may decide links: <a href='/-/login'>sign in</a>.</p>", status=403)
+        login = datasette.urls.path("/-/login")
+        return Response.html(f"<p>Only a signed-in reviewer may decide links: <a href='{login}'>sign in</a>.</p>", status=403)
     if not database_.is_mutable:
         return Response.html("<p>This is a read-only snapshot: decisions are made on the tracker's live database.</p>", status=403)
     action, link_id = form.get("action") or "", form.get("link_id") or ""
