@@ -226,10 +226,13 @@ async def test_bad_and_concurrent_decisions_on_the_page_change_nothing(site, cop
     ana, ben = signed_in(site, "ana"), signed_in(site, "ben")
     before = decisions(copy)
     cases = [({"link_id": "L-nope", "action": "confirm", "seen": "0"}, 404, "no link L-nope"),
+             ({"link_id": "<script>x()</script>", "action": "confirm", "seen": "0"}, 404, "no link &lt;script&gt;x()&lt;/script&gt;"),
              ({"link_id": "L-new-2", "action": "confirm", "seen": "0", "note": "x" * 100_000}, 400, "at most 2,000")]  # fmt: skip
     for data, status, message in cases:
         response = await post(site, data, ana)
         assert response.status_code == status and message in response.text and decisions(copy) == before
+    assert (await site.client.get("/-/tracker/review/decide?link_id=L-new-2&action=confirm", cookies=ana)).status_code == 405
+    assert decisions(copy) == before
     assert (await post(site, {"link_id": "L-new-2", "action": "confirm", "seen": "0"}, ana)).status_code == 303
     assert (await post(site, {"link_id": "L-new-2", "action": "confirm", "seen": "0"}, ana)).status_code == 303  # a double click
     late = await post(site, {"link_id": "L-new-2", "action": "reject", "seen": "0"}, ben)

@@ -112,6 +112,8 @@ async def review_page(datasette: Any, request: Any, database_: Any, filters: dic
 async def decide_view(datasette: Any, request: Any) -> Response:
     """A reviewer's decision: refused (403) unless signed in as a reviewer on a live database;
     a bad note, an unknown link or one decided meanwhile is answered on the page with nothing written."""
+    if request.method != "POST":
+        return Response.text("Decisions are sent with POST from the review page.", status=405, headers={"allow": "POST"})
     database_ = await tracker_database(datasette, request)
     form = await request.post_vars()
     filters = {key: (form.get(key) or "").strip() for key in QUEUE_FILTERS}
