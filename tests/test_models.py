@@ -33,7 +33,9 @@ def test_a_scorer_fitted_on_other_features_is_refused():
 def test_the_shipped_readers_were_fitted_on_the_shipped_sentences():
     data = resources.files("tracker") / "data"
     spec = json.loads((data / "readers.json").read_text(encoding="utf-8"))
-    assert spec["training_sha256"] == hashlib.sha256((data / "training_sentences.jsonl").read_bytes()).hexdigest(), "refit the readers"
+    assert spec["training_sha256"] == hashlib.sha256((data / "training_sentences.jsonl").read_bytes()).hexdigest(), (
+        "refit the readers: python -m tracker.readers"
+    )
     assert set(reader_models()) == {"stance", "signal", "position"}
 
 

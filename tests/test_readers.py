@@ -4,10 +4,12 @@ furniture, names without numbers, the direction an item asks for, and one vote p
 import numpy as np
 import pytest
 
-from tracker.attribution import government_acts, speaker
+from tracker import readers
+from tracker.attribution import government_acts, names_government, speaker, without_government
 from tracker.classify import Verdict
 from tracker.context import is_boilerplate, lead_ins, with_lead_in
-from tracker.readers import against_direction, read, sentences, strongest
+from tracker.learn import LogisticModel
+from tracker.readers import read, sentences, strongest
 from tracker.scorer import ACRONYM, Name, name_forms
 
 
@@ -88,18 +90,46 @@ def test_names_without_numbers(alias, text, found):
 
 
 @pytest.mark.parametrize(
-    ("label", "text", "direction", "expected"),
+    ("text", "direction", "expected"),
     [
-        ("implemented", "ICBs completed the cut in running costs last year.", "stop", "reversed"),
-        ("implemented", "The prevention budget was cut by a fifth.", "more", "reversed"),
-        ("implemented", "The prevention budget was increased by a fifth.", "more", "implemented"),
-        ("implemented", "Pots move into core allocations to increase the freedoms systems have.", "less", "implemented"),
-        ("implemented", "The number of national targets was reduced to eighteen.", "less", "implemented"),
-        ("stalled", "The planned cuts to running costs were paused.", "stop", "in_progress"),
+        ("ICBs completed the cut in running costs last year.", "stop", "reversed"),
+        ("The prevention budget was cut by a fifth.", "more", "reversed"),
+        ("The prevention budget was increased by a fifth.", "more", "in_progress"),
+        ("The number of national targets was reduced to eighteen.", "less", "in_progress"),
+        ("The planned cuts to running costs were paused.", "stop", "stalled"),
+        ("The ringfence on the development funding pots was scrapped.", "less", "implemented"),
+        ("The new duty was scrapped.", "new", "reversed"),
+        ("Boards were told to halve their running costs.", "stop", "reversed"),
+        ("Ministers plan to reduce the number of national targets next year.", "less", "planned"),
     ],
 )
-def test_evidence_is_measured_against_the_direction_asked(label, text, direction, expected):
-    assert against_direction(label, text, direction) == expected
+def test_evidence_is_measured_against_the_direction_asked(text, direction, expected):
+    assert read("signal", text, direction=direction).label == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The grant has been cut in real terms since 2015.",  # a trend over years is background
+        "The grant has been cut in real terms since 2015. This has meant fewer clinics.",  # and so is what it led to
+        "Pots move into core allocations to increase the freedoms systems have.",  # a purpose, not an event
+        "Systems should publish their prevention spend.",  # a call
+        "Systems were asked to set out their plans.",
+        "Is the tariff being scrapped? No.",  # a question votes for nothing
+        "The department will look at this.",  # a bare "will" is not a dated plan
+    ],
+)
+def test_what_is_not_an_event_is_not_a_signal(text):
+    assert read("signal", text, direction="more").label == "mention"
+
+
+def test_a_change_beside_its_background_still_counts():
+    assert read("signal", "The allocation rose by 3% this year, after years of cuts.", direction="more").label == "in_progress"
+
+
+def test_a_dated_will_is_a_plan_and_will_not_is_a_stall():
+    assert read("signal", "The guidance will be published in June 2026.").label == "planned"
+    assert read("signal", "Boards will not be given a rating in 2025/26.").label == "stalled"
 
 
 def test_one_vote_per_sentence_and_strength_before_repetition():
@@ -130,6 +160,56 @@ def test_the_government_acting_is_found_in_active_and_passive_sentences():
     assert not government_acts("Our members welcome the focus on prevention in the report.")
 
 
-def test_scrapping_what_an_item_wanted_less_of_is_progress():
-    assert against_direction("reversed", "The ringfence on the development funding pots was scrapped.", "less") == "implemented"
-    assert against_direction("reversed", "The new duty was scrapped.", "new") == "reversed"
+def test_regretting_a_government_refusal_supports_the_item():
+    stance = read("stance", "We are disappointed that ministers have turned down the prevention target.")
+    assert stance.label == "support" and stance.cues == ("disappointed + turned down",)
+
+
+def test_a_caveat_does_not_turn_support_into_concern():
+    assert read("stance", "We welcome the review. However, we are concerned about funding.").label == "support"
+    assert read("stance", "We are concerned about funding for the new duty.").label == "concern"
+
+
+def test_the_author_s_view_of_a_government_act_is_read_without_the_act():
+    assert without_government("The government has agreed to set up a peer review offer.").strip().startswith("to set up")
+    assert read("stance", "The government has agreed to set up a peer review offer.").label == "neutral"
+    assert read("stance", "That the government has accepted the need for a review is promising, but we await detail.").label == "support"
+    assert read("stance", "Unclear accountability risks holding back progress.").label == "concern"  # "holding back" is not backing
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lead_in", "expected"),
+    [
+        ("Government is reluctant to commit to the recommendations on representation.", None, "noted"),
+        ("The Government has not given an explicit commitment to the peer review offer the report proposed.", None, "noted"),
+        ("The government recognised the benefit of fewer national priorities.", None, "accepted"),
+        ("Confirms that national targets will be reviewed and cut.", "In its response, the department:", "accepted"),
+        ("Confirms that national targets will be reviewed and cut.", "Other themes were:", None),
+        ("The government's commitment to the review's approach is clear.", None, None),  # a noun is too weak to report
+    ],
+)
+def test_reported_positions(sentence, lead_in, expected):
+    reading = read("position", sentence, lead_in=lead_in, reported=True)
+    assert (reading.label if reading else None) == expected
+    assert names_government("In its response, the department:") and not names_government("Other themes were:")
+
+
+class FixedModel(LogisticModel):
+    def __init__(self, probabilities: dict[str, float]) -> None:
+        super().__init__(list(probabilities), np.zeros((1, 1)), np.zeros(1), np.zeros(1), np.ones(1))
+        self.fixed = np.array([list(probabilities.values())])
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        return self.fixed
+
+
+def test_cues_decide_and_the_model_alone_needs_to_be_very_sure(monkeypatch):
+    vector = np.ones(384, dtype=np.float32)
+    unsure = {"stalled": 0.7, "implemented": 0.2, "mention": 0.1}
+    monkeypatch.setattr(readers, "reader_models", lambda: {"signal": FixedModel(unsure)})
+    assert read("signal", "The guidance was published in March.", vector).label == "implemented"  # the cue, though the model says stalled
+    assert read("signal", "The board met on Tuesday.", vector).label == "mention"
+    sure = {"stalled": 0.97, "implemented": 0.02, "mention": 0.01}
+    monkeypatch.setattr(readers, "reader_models", lambda: {"signal": FixedModel(sure)})
+    reading = read("signal", "The board met on Tuesday.", vector)
+    assert reading.label == "stalled" and reading.probability == 0.97

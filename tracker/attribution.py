@@ -17,7 +17,7 @@ GOVERNMENT = (
     r"|whitehall|(?:the\s+)?treasury|downing\s+street|no\.?\s?10|nhs\s+england|nhse|the\s+centre"
 )
 ACTS = (
-    r"accept\w*|reject\w*|agree\w*|declin\w*|refus\w*|turn\w*\s+down|rul\w*\s+out|dismiss\w*|welcom\w*|not\w*|acknowledg\w*"
+    r"accept\w*|reject\w*|agree\w*|recogni[sz]\w*|declin\w*|refus\w*|turn\w*\s+down|rul\w*\s+out|dismiss\w*|welcom\w*|not\w*|acknowledg\w*"
     r"|commit\w*|respond\w*|response|decision|position|said|say\w*|stat\w*|confirm\w*|announc\w*|plan\w*|intend\w*"
     r"|will|would|won['’]t|does\s+not|did\s+not|has|have|had|is|was|backed|support\w*|consider\w*|explor\w*|review\w*"
 )
@@ -26,8 +26,25 @@ GOVERNMENT_ACTS = re.compile(
     rf"\b(?:{GOVERNMENT})\b(?:\W+\w+){{0,5}}?\W+(?:{ACTS})\b|\b(?:by|from)\s+(?:{GOVERNMENT})\b",
     re.IGNORECASE,
 )
+# What `without_government` cuts: the whole act (the longest run up to an act word), or a passive with its verb.
+GOVERNMENT_ACT_SPAN = re.compile(
+    rf"\b(?:{GOVERNMENT})\b(?:\W+\w+){{0,5}}\W+(?:{ACTS})\b|\b(?:\w+\W+){{1,2}}(?:by|from)\s+(?:{GOVERNMENT})\b",
+    re.IGNORECASE,
+)
 REPORTED = re.compile(r"[“\"](?P<quoted>[^”\"]{12,})[”\"]|\b(?:said|says|told|according to|argued|warned|added)\b", re.IGNORECASE)
 AUTHOR = re.compile(r"\b(?:we|our|us|i)\b", re.IGNORECASE)
+
+
+def names_government(text: str) -> bool:
+    """A list lead-in that names the government ("In its response, the department:") makes it the
+    speaker of the bullets under it."""
+    return re.search(rf"\b(?:{GOVERNMENT})\b", text, re.IGNORECASE) is not None
+
+
+def without_government(sentence: str) -> str:
+    """The sentence with the government's own acts cut out, so what is left is the author's view
+    ("That the government has accepted X is promising" -> "That X is promising")."""
+    return GOVERNMENT_ACT_SPAN.sub(" ", sentence)
 
 
 def government_acts(sentence: str) -> bool:

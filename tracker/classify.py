@@ -19,6 +19,20 @@ TARGET_DATE = re.compile(
     re.IGNORECASE,
 )
 MONTH_NUMBER = {name: index for index, name in enumerate(MONTHS.split("|"), start=1)}
+# When something is to happen: what makes a bare "will" a plan ("a dated plan or commitment to act").
+WHEN = re.compile(
+    rf"\b(?:(?:in|by|from|until|before|during|after|within|for|next|this|early|late|later|the\s+end\s+of)\s+(?:the\s+)?"
+    rf"(?:(?:\d{{1,2}}\s+)?(?:{MONTHS})(?:\s+\d{{4}})?|\d{{4}}(?:/\d{{2}})?|q[1-4]|(?:spring|summer|autumn|winter|year|month|quarter|financial\s+year|parliament))"
+    rf"|later\s+this\s+(?:year|month)|in\s+the\s+coming\s+(?:weeks|months|years)|over\s+the\s+next\b|from\s+next\b)\b",
+    re.IGNORECASE,
+)
+# A trend over years is background to an event, not the event: "the grant has been cut since 2015".
+BACKGROUND = re.compile(
+    r"\b(?:since|between)\s+(?:(?:\w+\s+)?(?:19|20)\d{2})\b|\bover\s+the\s+(?:past|last)\s+(?:\w+\s+)?(?:years|decade)|\byears\s+of\b|\bhistoric(?:al)?(?:ly)?\b",
+    re.IGNORECASE,
+)
+CONNECTIVE = re.compile(r"\b(?:after|following|despite|but|although|though|while|whereas)\b", re.IGNORECASE)
+FORWARD_NEGATION = re.compile(r"\s+(?:not|never|no\s+longer)\b(?!\s+only)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,7 @@ class Verdict:
     label: str
     cues: tuple[str, ...]
     score: float
+    found: tuple[str, ...] = ()  # every label the sentence had cues for, the winner's included
 
 
 @lru_cache(maxsize=1)
@@ -46,11 +61,41 @@ def compiled(task: str) -> list[tuple[str, str, re.Pattern, float]]:
     return sorted(entries, key=lambda entry: -len(entry[1]))  # longer phrases claim their words first
 
 
-def is_negated(text: str, start: int) -> bool:
+def is_negated(text: str, start: int, end: int | None = None) -> bool:
+    """A negator within three words before the cue, or straight after an auxiliary cue ("will not")."""
     before = re.findall(r"[\w']+", text[max(0, start - 40) : start].lower())[-3:]
     negators = rules()["negators"]
     joined = " ".join(before)
-    return any(word in negators or word.endswith("n't") for word in before) or any(" " in n and n in joined for n in negators)
+    if any(word in negators or word.endswith("n't") for word in before) or any(" " in n and n in joined for n in negators):
+        return True
+    return end is not None and FORWARD_NEGATION.match(text, end) is not None
+
+
+def unrealised(text: str, start: int, label: str, spec: dict) -> bool:
+    """A cue right after a modal or an infinitive "to" is a call or a purpose, not an event ("systems
+    should publish", "to increase their freedom"); an instruction is kept ("told to cut")."""
+    before = re.findall(r"[\w']+", text[max(0, start - 40) : start].lower())[-3:]
+    for rule in spec.get("unrealised", ()):
+        if label not in rule["labels"]:
+            continue
+        for word in rule["before"]:
+            size = len(word.split())
+            for at in range(max(0, len(before) - size - 1), len(before) - size + 1):
+                if before[at : at + size] == word.split() and not (at and before[at - 1] in rule.get("unless", ())):
+                    return True
+    return False
+
+
+def background_spans(text: str) -> list[tuple[int, int]]:
+    """The parts of a sentence that tell a trend over years ("after years of cuts", "since 2015"): a
+    change there is background, not what happened. A sentence is cut at its connectives first."""
+    spans, start = [], 0
+    for connective in [*CONNECTIVE.finditer(text), None]:
+        end = connective.start() if connective else len(text)
+        if BACKGROUND.search(text, start, end):
+            spans.append((start, end))
+        start = end
+    return spans
 
 
 def classify(text: str, task: str) -> Verdict | None:
@@ -60,12 +105,16 @@ def classify(text: str, task: str) -> Verdict | None:
     scores: dict[str, float] = {}
     cues: dict[str, list[str]] = {}
     claimed: list[tuple[int, int]] = []
+    dated = set(spec.get("dated", ())) if WHEN.search(text) is None else set()  # a cue that needs a date
+    changes, background = set(spec.get("by_direction", ())), background_spans(text)
     for label, cue, pattern, weight in compiled(task):
         for found in pattern.finditer(text):
-            if any(found.start() < end and start < found.end() for start, end in claimed):
+            if cue in dated or any(found.start() < end and start < found.end() for start, end in claimed):
                 continue
             claimed.append((found.start(), found.end()))
-            final = spec["negated"].get(label, label) if is_negated(text, found.start()) else label
+            if unrealised(text, found.start(), label, spec) or (label in changes and any(a <= found.start() < b for a, b in background)):
+                continue
+            final = spec["negated"].get(label, label) if is_negated(text, found.start(), found.end()) else label
             shown = f"not {found.group(0)}" if final != label else found.group(0)
             scores[final] = max(scores.get(final, 0.0), weight)  # a word said again is not more evidence
             cues.setdefault(final, []).append(shown.lower())
@@ -75,7 +124,7 @@ def classify(text: str, task: str) -> Verdict | None:
         return None
     order = spec["priority"]
     best = max(scores, key=lambda label: (scores[label], -order.index(label) if label in order else -99))
-    return Verdict(best, tuple(cues[best]), scores[best])
+    return Verdict(best, tuple(cues[best]), scores[best], tuple(scores))
 
 
 def target_dates(text: str) -> list[tuple[str, str | None]]:

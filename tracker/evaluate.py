@@ -107,7 +107,8 @@ def evaluate(db: sqlite_utils.Database, gold: list[dict]) -> dict[str, TaskScore
             if link is None:
                 predicted = "missing"
             elif "declared;" in (link[1] or ""):
-                predicted = reading.label if (reading := read(task, passage["text"])) else "missing"  # measure the reader, not the curator
+                direction = db.execute("select direction from recommendations where id = ?", [rec_id]).fetchone()[0]  # as the linker reads it
+                predicted = reading.label if (reading := read(task, passage["text"], direction=direction)) else "missing"  # measure the reader, not the curator
             else:
                 predicted = link[0]
             score = scores[task]

@@ -1,12 +1,14 @@
 """Read what a linked passage says about a recommendation: a stakeholder's stance, a government
 position (stated, or reported in any kind of document), or an evidence signal.
 
-Two readers agree or are weighed: cue rules (`data/cues.json`, negation-aware, one vote per sentence,
-the strongest and latest sentence before repetition), which stay as the visible explanation, and a
-logistic model over the passage's sentence embedding, trained on labelled sentences written for the
-project (`data/training_sentences.jsonl` -> `data/readers.json`), which gives the probability.
-Sentences in which the government acts are positions, never the author's stance. A signal is turned
-round when what happened runs against the direction the recommendation asks for.
+Cue rules decide (`data/cues.json`, negation-aware, one vote per sentence, strength before
+repetition; questions, calls, purposes and trends over years do not vote) and stay as the visible
+explanation. A logistic model over the passage's embedding, trained on labelled sentences written
+for the project (`data/training_sentences.jsonl` -> `data/readers.json`, refit with
+`python -m tracker.readers`), gives the probability, and names a label alone only when it is very sure:
+on outside pages it reads topic more than meaning. The government's own acts are positions, never
+the author's stance. A change of quantity or existence (cut, scrapped, raised) becomes a signal by
+the direction the recommendation asks for.
 """
 
 from __future__ import annotations
@@ -21,24 +23,23 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .attribution import government_acts, speaker
-from .classify import Verdict, classify, target_dates
+from .attribution import government_acts, names_government, speaker, without_government
+from .classify import BACKGROUND, Verdict, classify, cue_pattern, rules, target_dates
 from .learn import LogisticModel, fit_logistic
 
 if TYPE_CHECKING:
     from .embed import Embedder
 
 DEFAULT_LABEL = {"stance": "neutral", "signal": "mention", "position": "mention"}
-CUE_WEIGHT = 0.6  # how much a cue reading counts against the model's probabilities
+# The model alone names a label (no cue in the passage) only when it is this sure; chosen on the tuning pages.
+MODEL_ALONE = {"stance": 0.95, "signal": 0.9, "position": 0.9}
 SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z“\"(‘'])")
-DECREASE = re.compile(
-    r"\b(?:cut\w*|reduc\w*|slash\w*|halv\w*|freez\w*|froze\w*|scrap\w*|abolish\w*|ax(?:e|ed|ing)|withdr\w*|drop\w*|shrink\w*|shrunk|remov\w*|end(?:s|ed|ing)?)\b",
-    re.IGNORECASE,
-)
-INCREASE = re.compile(r"\b(?:increas\w*|rais\w*|expand\w*|boost\w*|grow\w*|add(?:s|ed|ing)?|more than doubled|doubl\w*)\b", re.IGNORECASE)
 PROGRESS = {"implemented", "in_progress", "planned"}
+CONSEQUENCE = re.compile(r"(?:this|that|these|which)\s+(?:has|have|had|means|meant|led|leads|resulted)\b|as\s+a\s+result\b|consequently\b", re.IGNORECASE)
 # What a reported position answers: a sentence where the government acts must be about the review's asks.
-ANSWERS = re.compile(r"\b(?:recommend\w*|review|proposals?|call(?:s|ed)?\s+(?:for|to)|hewitt|report|target|ask\w*|idea)\b", re.IGNORECASE)
+ANSWERS = re.compile(
+    r"\b(?:recommend\w*|review|proposals?|call(?:s|ed)?\s+(?:for|to)|hewitt|report|targets?|ask\w*|idea|priorit\w*|the\s+need\s+for)\b", re.IGNORECASE
+)
 TRAINING = "training_sentences.jsonl"
 
 
@@ -62,19 +63,49 @@ def sentences(text: str) -> list[str]:
 
 
 def cue_votes(parts: list[str], task: str) -> list[tuple[int, Verdict]]:
-    """One verdict per sentence that has cues, with the sentence's position."""
-    return [(index, verdict) for index, part in enumerate(parts) if (verdict := classify(part, task)) is not None]
+    """One verdict per sentence that has cues, with the sentence's position. A question votes for
+    nothing ("Is the fund being abolished? No.")."""
+    votes = []
+    for index, part in enumerate(parts):
+        if task == "signal" and index and CONSEQUENCE.match(part) and BACKGROUND.search(parts[index - 1]):
+            continue  # "This has meant ..." after a trend over years is more background
+        verdict = None if part.rstrip().endswith("?") else stance_verdict(part) if task == "stance" else classify(part, task)
+        if verdict is not None:
+            votes.append((index, verdict))
+    return votes
 
 
-def strongest(votes: list[tuple[int, Verdict]]) -> Verdict | None:
-    """Strength first, then the number of sentences saying it, then the latest."""
+def stance_verdict(sentence: str) -> Verdict | None:
+    """The author's stance in a sentence: regretting a government refusal supports the item ("we are
+    disappointed that ministers rejected X"); otherwise the cues left once the government's own acts are cut out."""
+    spec = rules()["stance"]
+    if names_government(sentence):
+        regret, refusal = first_cue(sentence, tuple(spec["regret"])), first_cue(sentence, tuple(spec["refusal"]))
+        if regret and refusal:
+            return Verdict("support", (f"{regret} + {refusal}",), 1.0, ("support",))
+    return classify(without_government(sentence) if government_acts(sentence) else sentence, "stance")
+
+
+def first_cue(sentence: str, cues: tuple[str, ...]) -> str | None:
+    return next((found.group(0).lower() for pattern in cue_patterns(cues) if (found := pattern.search(sentence))), None)
+
+
+@lru_cache(maxsize=8)
+def cue_patterns(cues: tuple[str, ...]) -> list[re.Pattern]:
+    return [cue_pattern(cue) for cue in sorted(cues, key=len, reverse=True)]
+
+
+def strongest(votes: list[tuple[int, Verdict]], order: list[str] | None = None) -> Verdict | None:
+    """Strength first, then `order` (a stance's caveat does not outvote its support), then the number
+    of sentences saying it, then the latest."""
     if not votes:
         return None
     tally: dict[str, tuple[float, int, int]] = {}
     for index, verdict in votes:
         strength, count, _ = tally.get(verdict.label, (0.0, 0, 0))
         tally[verdict.label] = (max(strength, verdict.score), count + 1, index)
-    label = max(tally, key=lambda name: tally[name])
+    rank = {label: -position for position, label in enumerate(order or [])}
+    label = max(tally, key=lambda name: (tally[name][0], rank.get(name, -99), *tally[name][1:]))
     cues = tuple(cue for _, verdict in votes if verdict.label == label for cue in verdict.cues)
     return Verdict(label, cues, tally[label][0])
 
@@ -89,54 +120,51 @@ def reader_models() -> dict[str, LogisticModel]:
 
 
 def weigh(task: str, verdict: Verdict | None, vector: np.ndarray | None) -> tuple[str, float | None]:
-    """The label and its probability from the model's probabilities plus the cue reading."""
+    """The label and the model's probability for it. Cues decide when there are any (they are the
+    explanation a person can check, and they travel to outside text better than a model trained on
+    our sentences); without cues the model names a label only when it is very sure."""
     model = reader_models().get(task)
     if model is None or vector is None or not vector.any():
         return (verdict.label if verdict else DEFAULT_LABEL[task]), None
-    probabilities = model.probabilities(vector.reshape(1, -1))[0]
-    combined = {label: float(p) for label, p in zip(model.labels, probabilities)}
+    probabilities = dict(zip(model.labels, (float(p) for p in model.probabilities(vector.reshape(1, -1))[0])))
     if verdict is not None:
-        combined[verdict.label] = combined.get(verdict.label, 0.0) + CUE_WEIGHT
-    label = max(combined, key=lambda name: combined[name])
-    return label, round(float(dict(zip(model.labels, probabilities)).get(label, 0.0)), 3)
+        label = verdict.label
+    else:
+        label = max(probabilities, key=lambda name: probabilities[name])
+        label = label if probabilities[label] >= MODEL_ALONE[task] else DEFAULT_LABEL[task]
+    return label, round(probabilities.get(label, 0.0), 3)
 
 
-def against_direction(label: str, text: str, direction: str | None) -> str:
-    """An evidence signal measured against what the recommendation asks: cuts to something it wanted
-    more of or wanted created, or progress of something it asked to stop; and scrapping what it
-    wanted less of is progress. ("change" asks for a different way, where a cut may be the change
-    itself; growth is not read against "less", since "increase" is as often about freedoms.)"""
-    if direction in ("more", "new") and label in PROGRESS and DECREASE.search(text) and not INCREASE.search(text):
-        return "reversed"
-    if direction == "less" and label == "reversed" and DECREASE.search(text):
-        return "implemented"  # scrapping or cutting what the item wanted less of is doing what it asks
-    if direction == "stop" and label in PROGRESS:
-        return "reversed"
-    if direction == "stop" and label == "stalled":
-        return "in_progress"
-    return label
+def by_direction(verdict: Verdict, direction: str | None) -> str:
+    """A change of quantity or existence read against what the item asks for: cutting what it wants
+    more of is a reversal, cutting what it wants less of is progress ("none" when the item is unknown).
+    A change still to come that goes the item's way is a plan."""
+    table = rules()["signal"]["by_direction"]
+    key = direction or "none"
+    if verdict.label in table:
+        label = table[verdict.label].get(key, table[verdict.label]["none"])
+        return "planned" if label in PROGRESS and "planned" in verdict.found else label
+    return verdict.label
 
 
 def read(
     task: str, text: str, vector: np.ndarray | None = None, lead_in: str | None = None, direction: str | None = None, reported: bool = False
 ) -> Reading | None:
     """The reading of a passage (with its list lead-in) for a task. `reported`: a position read in
-    someone else's document, only from sentences in which the government acts (None when there is none)."""
+    someone else's document, only from sentences in which the government acts, or from bullets under a
+    lead-in that names it (None when there is none)."""
     parts = ([lead_in] if lead_in else []) + sentences(text)
-    if task == "stance":
-        parts = [part for part in parts if speaker(part) != "government"]
-    elif reported:
-        parts = [part for part in parts if government_acts(part) and ANSWERS.search(part)]
-    verdict = strongest(cue_votes(parts, task))
-    if reported and verdict is None:
-        return None
-    label, probability = weigh(task, verdict, vector)
-    rule = f"cues:{task}" + (";model" if probability is not None else "")
+    if reported:
+        by_government = lead_in is not None and names_government(lead_in)
+        parts = [part for part in parts if (by_government or government_acts(part)) and ANSWERS.search(f"{lead_in or ''} {part}")]
+    votes = cue_votes(parts, task)
     if task == "signal":
-        said = next((part for part in reversed(parts) if classify(part, task) is not None), text)  # the sentence that decided
-        turned = against_direction(label, said, direction)
-        rule += f";direction:{direction}" if turned != label else ""
-        label = turned
+        votes = [(index, Verdict(by_direction(verdict, direction), verdict.cues, verdict.score)) for index, verdict in votes]
+    verdict = strongest(votes, rules()[task].get("caveat_order"))
+    if reported and (verdict is None or verdict.score < rules()["position"]["reported_strength"]):
+        return None  # someone else's page reports a position only in so many words
+    label, probability = weigh(task, verdict, vector)
+    rule = f"cues:{task}" + (";model" if probability is not None else "") + (f";direction:{direction}" if task == "signal" and direction else "")
     dates = target_dates(text) if task == "signal" else []
     return Reading(
         task, label, probability, verdict.cues if verdict else (), "government" if task == "position" else speaker(text),
@@ -166,3 +194,20 @@ def fit_readers(embedder: Embedder) -> dict:
         models[task] = fit_logistic(vectors[rows], [examples[i]["label"] for i in rows], l2=16.0).as_dict()
     digest = hashlib.sha256((resources.files("tracker") / "data" / TRAINING).read_bytes()).hexdigest()
     return {"training_sha256": digest, "model": embedder.name, "models": models}
+
+
+def refit(path: str | None = None) -> dict:
+    """Refit the readers on the training sentences and write the spec (default: the package's
+    `data/readers.json`); run `python -m tracker.readers` after editing the sentences."""
+    from .embed import get_embedder
+
+    spec = fit_readers(get_embedder())
+    target = path or str(resources.files("tracker") / "data" / "readers.json")
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump(spec, handle, separators=(",", ":"))
+    return spec
+
+
+if __name__ == "__main__":
+    written = refit()
+    print(f"readers refitted on {len(training_examples())} sentences (sha256 {written['training_sha256'][:12]})")
