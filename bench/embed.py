@@ -82,7 +82,7 @@ def seed_texts(seeds: Path, workdir: Path) -> dict[str, str]:
         result = ingest(db, str(path), {"kind": "stakeholder_response"}, analyzer=analyzer)
         note = f"{result.passages} passages" if result.status != "failed" else f"FAILED: {result.reason}"
         print(f"  seed {path.name}: {result.status}, {note}")
-    texts = texts_to_embed(db)
+    texts = dict(texts_to_embed(db))  # read now: the database is closed below
     print(f"  {len(texts)} distinct seed passages, ingested in {time.perf_counter() - started:.1f}s")
     db.conn.close()
     return texts

@@ -129,7 +129,12 @@ def main() -> int:
                 time.sleep(args.seconds)
                 load.phase = "during ingest"
                 started = time.monotonic()
-                ingest = subprocess.run([*TRACKER, "ingest", str(db), str(args.seeds), "--kind", "stakeholder_response"], capture_output=True, timeout=args.ingest_timeout, check=False)
+                ingest = subprocess.run(
+                    [*TRACKER, "ingest", str(db), str(args.seeds), "--kind", "stakeholder_response"],
+                    capture_output=True,
+                    timeout=args.ingest_timeout,
+                    check=False,
+                )
                 print(f"ingest of {args.seeds} (linked): exit {ingest.returncode} in {time.monotonic() - started:.1f}s")
                 load.phase = "idle after"
                 time.sleep(args.seconds)

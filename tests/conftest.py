@@ -148,10 +148,10 @@ def published_db(tmp_path_factory, fixture_file) -> Path:
     HTML) ingested, PUBLISHED_LINKS, a person's decisions (a similarity link confirmed, another
     rejected, a status set by hand), statuses and their history derived, then published with its
     metadata.json; all through the library. No embedding model."""
+    from tracker.audit import decide_link, set_status
     from tracker.corpus import load_register
     from tracker.ingest import ingest
     from tracker.publish import publish, write_metadata
-    from tracker.audit import decide_link, set_status
 
     path = tmp_path_factory.mktemp("published") / "tracker.db"
     db = tracker.open_db(path)

@@ -17,10 +17,11 @@ from click.testing import CliRunner
 from tracker import open_db
 from tracker.classify import classify, target_dates
 from tracker.cli import cli
+from tracker.context import layout_sections
 from tracker.corpus import load_register
 from tracker.embed import embed_texts, get_embedder, texts_to_embed
 from tracker.ingest import ingest
-from tracker.link import layout_sections, link_documents
+from tracker.link import link_documents
 from tracker.reconcile import reconcile
 from tracker.scorer import shipped_scorer
 from tracker.status import derive_statuses, refresh_statuses

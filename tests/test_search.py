@@ -17,7 +17,8 @@ from tracker.corpus import load_register
 from tracker.embed import top_k
 from tracker.errors import TrackerError
 from tracker.recommendations import NotFoundError
-from tracker.search import ANY_WORD, NO_EMBEDDINGS, NO_INDEX, Filters, PassageMatrix, find_recommendation, passage_matrix, rrf, search
+from tracker.search import ANY_WORD, NO_EMBEDDINGS, NO_INDEX, Filters, find_recommendation, rrf, search
+from tracker.vector_matrix import PassageMatrix, passage_matrix
 
 
 def rec_id(conn: sqlite3.Connection, slug: str) -> int:

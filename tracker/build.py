@@ -73,16 +73,20 @@ def ingest_many(
 
 
 def embed_all(db: sqlite_utils.Database, progress: Progress = no_progress) -> EmbedReport | None:
-    """Embed every passage and recommendation not cached yet; None when there is nothing to encode
-    (so the model is not even loaded)."""
+    """Embed every passage and recommendation not cached yet, then bring the approximate vector
+    index up to date (`tracker.vector_index`: only for a large database); None when there was
+    nothing to encode (so the model is not even loaded)."""
     from .embed import count_missing, embed_texts, get_embedder, texts_to_embed
+    from .vector_index import update_index
 
     texts = texts_to_embed(db)
     missing = count_missing(db, texts)
-    if missing == 0:
-        return None
-    with progress("Embedding", missing) as advance:
-        return embed_texts(db, texts, get_embedder(), progress=advance)
+    report = None
+    if missing:
+        with progress("Embedding", missing) as advance:
+            report = embed_texts(db, texts, get_embedder(), progress=advance)
+    update_index(db, progress)
+    return report
 
 
 def link(

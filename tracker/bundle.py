@@ -29,11 +29,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
 from sqlite_utils.db import sqlite3
 
 from . import __version__
 from .errors import TrackerError
 from .publish import SQLITE_ERRORS, write_metadata
+from .vector_index import copy_index
 
 MANIFEST = "bundle.json"
 PORT = 8001
@@ -122,6 +124,7 @@ def fill(out: Path, db_path: Path) -> Bundle:
     (out / "requirements.txt").write_text(requirements_text(wheel.relative_to(out), requirements), encoding="utf-8")
     if semantic:
         ship_model(out / MODEL_DIR)
+        copy_index(db_path, sqlite_utils.Database(out / name))  # not open_db: the snapshot stays out of WAL mode
     env = replica_env(semantic, APP_DIR)
     docker = dockerfile(name, env)
     (out / "Dockerfile").write_text(docker + "\n", encoding="utf-8")

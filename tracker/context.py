@@ -2,12 +2,19 @@
 
 Real pages put their judgement in a lead-in ("Further positive elements include:") and the topic in
 the bullets beneath it, and wrap both in navigation, cookie notices and "about us" paragraphs. A
-bullet is read with its lead-in; furniture is never linked.
+bullet is read with its lead-in; furniture is never linked. A government response answers each
+recommendation under its label ("Recommendation 4" ... "Government response"). Both are read
+passage by passage in document order; `LeadIns` and `ResponseLayout` carry what is open at the end
+of one chunk of passages into the next, so a long document is read a chunk at a time.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .references import LABEL
 
 LEAD_IN_MAX_WORDS = 40
 BOILERPLATE = re.compile(
@@ -32,21 +39,70 @@ def is_boilerplate(text: str) -> bool:
     return BOILERPLATE.search(text) is not None and len(words) < 60
 
 
-def lead_ins(passages: list[dict]) -> dict[int, str]:
+@dataclass
+class LeadIns:
     """passage id -> the lead-in of a list item: the nearest paragraph before its run of bullets, under
-    the same heading, when it announces a list (ends with a colon) or is short."""
-    found: dict[int, str] = {}
+    the same heading, when it announces a list (ends with a colon) or is short. Called on successive
+    chunks of a document's passages; the open lead-in carries over."""
+
     lead: str | None = None
     heading: str | None = None
-    for passage in passages:
-        if passage["block_kind"] == "list_item":
-            if lead is not None and passage["heading_path"] == heading:
-                found[passage["id"]] = lead
-            continue
-        text = passage["text"].strip()
-        announces = text.endswith(":") or len(text.split()) <= LEAD_IN_MAX_WORDS
-        lead, heading = (text, passage["heading_path"]) if announces and not is_boilerplate(text) else (None, None)
-    return found
+
+    def __call__(self, passages: Iterable[dict]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for passage in passages:
+            if passage["block_kind"] == "list_item":
+                if self.lead is not None and passage["heading_path"] == self.heading:
+                    found[passage["id"]] = self.lead
+                continue
+            text = passage["text"].strip()
+            announces = text.endswith(":") or len(text.split()) <= LEAD_IN_MAX_WORDS
+            self.lead, self.heading = (text, passage["heading_path"]) if announces and not is_boilerplate(text) else (None, None)
+        return found
+
+
+def lead_ins(passages: Iterable[dict]) -> dict[int, str]:
+    """`LeadIns` over a whole document."""
+    return LeadIns()(passages)
+
+
+RESPONSE_HEADING = re.compile(r"^(?:the\s+)?(?:government(?:'s|’s)?\s+)?response\b", re.IGNORECASE)
+
+
+@dataclass
+class ResponseLayout:
+    """passage id -> recommendation reference, for passages inside a "Government response" answer
+    that follows a "Recommendation N" label. Called on successive chunks; the label being answered
+    carries over."""
+
+    current: str | None = None
+    answering: bool = False
+
+    def __call__(self, passages: Iterable[dict]) -> dict[int, str]:
+        mapped: dict[int, str] = {}
+        for passage in passages:
+            headings = [h.strip() for h in (passage["heading_path"] or "").split(" > ") if h.strip()]
+            label_heading = next((LABEL.match(h) for h in reversed(headings) if LABEL.match(h)), None)
+            in_answer = bool(headings) and RESPONSE_HEADING.match(headings[-1]) is not None
+            label_text = LABEL.match(passage["text"])
+            if label_text and (label_text.group("sep") or label_text.group(0).strip() == passage["text"].strip()):
+                self.current, self.answering = label_text.group("number"), False
+                continue
+            if RESPONSE_HEADING.match(passage["text"]) and len(passage["text"].split()) <= 4:
+                self.answering = True
+                continue
+            if label_heading:
+                if label_heading.group("number") != self.current:
+                    self.current, self.answering = label_heading.group("number"), False
+                self.answering = self.answering or in_answer
+            if self.current and (self.answering or in_answer):
+                mapped[passage["id"]] = self.current
+        return mapped
+
+
+def layout_sections(passages: Iterable[dict]) -> dict[int, str]:
+    """`ResponseLayout` over a whole document."""
+    return ResponseLayout()(passages)
 
 
 def with_lead_in(text: str, lead_in: str | None) -> str:

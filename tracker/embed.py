@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -153,31 +153,85 @@ class EmbedReport:
         return self.encoded / self.seconds if self.seconds else 0.0
 
 
-def texts_to_embed(db: sqlite_utils.Database) -> dict[str, str]:
-    """sha256 -> text for every passage and every sentence a recommendation is known by."""
-    from .recommendations import profile_texts
+class StoredTexts(Mapping[str, str]):
+    """sha256 -> text for every passage and every sentence a recommendation is known by, read from
+    the database when asked: the passages of a 50 MB document are not all held at once."""
 
-    texts = {row["sha256"]: row["text"] for row in db.query("select sha256, text from passages")}
-    for rec in db.query("select * from recommendations"):
-        texts.update((text_hash(text), text) for text in profile_texts(rec))
-    return texts
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        from .recommendations import profile_texts
+
+        self.db = db
+        profiles = {text_hash(text): text for rec in db.query("select * from recommendations") for text in profile_texts(rec)}
+        held = {row[0] for row in db.execute("select value from json_each(?) where value in (select sha256 from passages)", [json.dumps(list(profiles))])}
+        self.extra = {sha: text for sha, text in profiles.items() if sha not in held}  # sentences no passage holds
+
+    def __len__(self) -> int:
+        return int(self.db.execute("select count(distinct sha256) from passages").fetchone()[0]) + len(self.extra)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (row[0] for row in self.db.execute("select sha256 from passages group by sha256 order by min(id)"))
+        yield from self.extra
+
+    def __getitem__(self, sha: str) -> str:
+        if sha in self.extra:
+            return self.extra[sha]
+        row = self.db.execute("select text from passages where sha256 = ? limit 1", [sha]).fetchone()
+        if row is None:
+            raise KeyError(sha)
+        return str(row[0])
+
+    def pending(self, model: str) -> np.ndarray:
+        """Keys of the texts with no vector for `model` (a passage id, or -1-i for the i-th extra
+        sentence), shortest first, ties in the order of iteration."""
+        query = "select min(id), length(text) from passages p where not exists (select 1 from embeddings e where e.model = ? and e.sha256 = p.sha256) group by sha256"
+        found = np.fromiter(self.db.execute(query, [model]), dtype=np.dtype((np.int64, 2)))
+        unseen = set(self.extra) - stored_hashes(self.db, list(self.extra), model)
+        extra = np.array([(-1 - i, len(text)) for i, (sha, text) in enumerate(self.extra.items()) if sha in unseen], dtype=np.int64).reshape(-1, 2)
+        keys, lengths = np.concatenate([found, extra]).T
+        return keys[np.lexsort((np.abs(keys), keys < 0, lengths))]
+
+    def read(self, keys: np.ndarray) -> list[tuple[str, str]]:
+        """(sha256, text) of `pending` keys, in their order."""
+        extra = list(self.extra.items())
+        query = "select id, sha256, text from passages where id in (select value from json_each(?))"
+        found = {row[0]: (row[1], row[2]) for row in self.db.execute(query, [json.dumps([int(key) for key in keys if key >= 0])])}
+        return [found[int(key)] if key >= 0 else extra[-1 - int(key)] for key in keys]
+
+
+def texts_to_embed(db: sqlite_utils.Database) -> StoredTexts:
+    """sha256 -> text for every passage and every sentence a recommendation is known by."""
+    return StoredTexts(db)
+
+
+def stored_hashes(db: sqlite_utils.Database, hashes: list[str], model: str) -> set[str]:
+    """Those of `hashes` that have a vector for `model`."""
+    query = "select sha256 from embeddings where model = ? and sha256 in (select value from json_each(?))"
+    return {row[0] for row in db.execute(query, [model, json.dumps(hashes)])}
+
+
+def pending_batches(db: sqlite_utils.Database, texts: Mapping[str, str], model: str, size: int) -> tuple[int, Iterator[list[tuple[str, str]]]]:
+    """How many of the texts have no vector for `model`, and those (sha256, text) `size` at a time,
+    shortest first, ties in the texts' order; `StoredTexts` are read from the database batch by batch."""
+    if isinstance(texts, StoredTexts):
+        keys = texts.pending(model)
+        return len(keys), (texts.read(keys[start : start + size]) for start in range(0, len(keys), size))
+    cached = stored_hashes(db, list(texts), model)
+    shas = sorted((sha for sha in texts if sha not in cached), key=lambda sha: len(texts[sha]))
+    return len(shas), ([(sha, texts[sha]) for sha in shas[start : start + size]] for start in range(0, len(shas), size))
 
 
 def embed_texts(
     db: sqlite_utils.Database,
-    texts: dict[str, str],
+    texts: Mapping[str, str],
     embedder: Embedder,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> EmbedReport:
-    """Encode the texts whose (model, hash) is not cached yet; one transaction per batch."""
+    """Encode the texts whose (model, hash) is not cached yet, `batch_size` * 8 at a time (one
+    transaction each), shortest first: similar lengths batch with less padding."""
     started = time.perf_counter()
-    cached = {row[0] for row in db.execute("select sha256 from embeddings where model = ?", [embedder.name])}
-    missing = [(sha, text) for sha, text in texts.items() if sha not in cached]
-    missing.sort(key=lambda item: len(item[1]))  # similar lengths batch with less padding
-    chunk = batch_size * 8
-    for offset in range(0, len(missing), chunk):
-        batch = missing[offset : offset + chunk]
+    missing, batches = pending_batches(db, texts, embedder.name, batch_size * 8)
+    for batch in batches:
         vectors = embedder.encode([text for _, text in batch], batch_size=batch_size)
         with db.atomic():
             db.table("embeddings").insert_all(
@@ -189,12 +243,11 @@ def embed_texts(
             )
         if progress:
             progress(len(batch))
-    return EmbedReport(len(texts), len(missing), len(texts) - len(missing), time.perf_counter() - started, embedder.name)
+    return EmbedReport(len(texts), missing, len(texts) - missing, time.perf_counter() - started, embedder.name)
 
 
-def count_missing(db: sqlite_utils.Database, texts: dict[str, str], model: str = MODEL_NAME) -> int:
-    cached = {row[0] for row in db.execute("select sha256 from embeddings where model = ?", [model])}
-    return sum(1 for sha in texts if sha not in cached)
+def count_missing(db: sqlite_utils.Database, texts: Mapping[str, str], model: str = MODEL_NAME) -> int:
+    return pending_batches(db, texts, model, 1)[0]
 
 
 def vectors_for(db: sqlite_utils.Database, hashes: Sequence[str], model: str = MODEL_NAME) -> np.ndarray:

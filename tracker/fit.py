@@ -76,7 +76,7 @@ def gather(db: sqlite_utils.Database, linker: Linker, labelled: dict[str, dict[i
             if view is None:
                 continue
             if source == "corpus":  # our digests cite "(register: slug)": learn from their words, not their tags
-                view.refs[:] = 0
+                view = view.without_references()
             document_features = view.features
             for column, rec in enumerate(view.recs):
                 pair = (document_id, rec["id"])

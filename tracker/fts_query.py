@@ -10,7 +10,8 @@ with a readable message: one line in the CLI, HTTP 400 in the plugin.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .errors import SearchError
 
@@ -43,10 +44,11 @@ def query_terms(query: str) -> list[str]:
     return terms
 
 
-def run_match(conn: Any, sql: str, params: dict[str, Any], query: str) -> list[Any]:
-    """Rows of a MATCH query; an FTS5 syntax error becomes a SearchError naming the query."""
+@contextmanager
+def readable_errors(query: str) -> Iterator[None]:
+    """Inside: an FTS5 syntax error becomes a SearchError naming the query."""
     try:
-        return conn.execute(sql, params).fetchall()
+        yield
     except Exception as error:  # OperationalError of sqlite3 or of pysqlite3 (Datasette's): one class per driver
         if type(error).__name__ != "OperationalError" or not str(error).startswith(FTS_SYNTAX):
             raise

@@ -9,13 +9,13 @@ come closest to its profile. Each link is then read (`tracker.readers`): a stanc
 one the government is reported to have taken, in any kind of document) or an evidence signal. Every
 link keeps its provenance (method, similarity, probability, the auto-decision threshold, cues, rule,
 quote and span, speaker, run); link ids are stable hashes, so human decisions survive `--rebuild`.
+A document is read a chunk of passages at a time (`tracker.view`): a 50 MB text links in bounded memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,26 +23,16 @@ import numpy as np
 import sqlite_utils
 
 from . import __version__
-from .context import is_boilerplate, lead_ins
 from .db import utcnow
 from .embed import MODEL_NAME, text_hash, vectors_for
 from .errors import TrackerError
 from .readers import Reading, declared, read
-from .recommendations import profile_texts, refresh_mentions, resolve_id
-from .references import LABEL
-from .scorer import LinkScorer, Name, Profiles, distinctive_terms, document_features, load_scorer
+from .recommendations import profile_texts, refresh_mentions
+from .scorer import LinkScorer, Name, Profiles, distinctive_terms, load_scorer
+from .view import DocumentView, view_document
 
 MIN_PASSAGE_WORDS = 6
-VECTOR_CHUNK = 2000  # passages whose vectors are read at once
-CARRIER_MARGIN = 0.03  # a second passage carries a similarity link when this close to the best
-CARRIER_RANK = 2  # and only a passage for which the item is among its two closest carries it
-TASK_BY_KIND = {
-    "stakeholder_response": "stance",
-    "other": "stance",
-    "government_response": "position",
-    "evidence": "signal",
-}
-RESPONSE_HEADING = re.compile(r"^(?:the\s+)?(?:government(?:'s|’s)?\s+)?response\b", re.IGNORECASE)
+CARRIER_MARGIN = 0.03  # a second passage carries a similarity link when this close to the best (and the item is among its closest)
 
 
 @dataclass
@@ -87,32 +77,6 @@ class Linker:
 def link_id(document_sha: str, seq: int, recommendation_key: str) -> str:
     raw = f"{document_sha}:{seq}:{recommendation_key}".encode()
     return "L" + hashlib.sha1(raw).hexdigest()[:11]
-
-
-def layout_sections(passages: list[dict]) -> dict[int, str]:
-    """passage id -> recommendation reference for passages inside a "Government response" answer
-    that follows a "Recommendation N" label."""
-    mapped: dict[int, str] = {}
-    current: str | None = None
-    answering = False
-    for passage in passages:
-        headings = [h.strip() for h in (passage["heading_path"] or "").split(" > ") if h.strip()]
-        label_heading = next((LABEL.match(h) for h in reversed(headings) if LABEL.match(h)), None)
-        in_answer = bool(headings) and RESPONSE_HEADING.match(headings[-1]) is not None
-        label_text = LABEL.match(passage["text"])
-        if label_text and (label_text.group("sep") or label_text.group(0).strip() == passage["text"].strip()):
-            current, answering = label_text.group("number"), False
-            continue
-        if RESPONSE_HEADING.match(passage["text"]) and len(passage["text"].split()) <= 4:
-            answering = True
-            continue
-        if label_heading:
-            if label_heading.group("number") != current:
-                current, answering = label_heading.group("number"), False
-            answering = answering or in_answer
-        if current and (answering or in_answer):
-            mapped[passage["id"]] = current
-    return mapped
 
 
 def load_profiles(db: sqlite_utils.Database, recs: list[dict], model: str) -> Profiles:
@@ -167,8 +131,11 @@ def link_documents(
     progress: Callable[[int], None] | None = None,
 ) -> LinkReport:
     """Link the passages of non-review documents. Only documents not linked yet, unless `rebuild`
-    (everything) or `document_ids` (those). Requires `embed` to have run for similarity links."""
-    refresh_mentions(db)
+    (everything) or `document_ids` (those). Requires `embed` to have run for similarity links.
+    Inline mentions are resolved again: all of them on `rebuild`, else those of the documents linked
+    (so that linking one new document costs the same in a tracker of a million passages)."""
+    if rebuild:
+        refresh_mentions(db)
     linker = make_linker(db, settings)
     with db.atomic():
         started = {"command": "link", "version": __version__, "settings": json.dumps(linker.settings.as_dict()), "started_at": utcnow()}
@@ -177,6 +144,8 @@ def link_documents(
         document_ids = documents_to_link(db, rebuild)
     report = LinkReport(run_id, 0, 0)
     for document_id in document_ids:
+        if not rebuild:
+            refresh_mentions(db, document_id)
         with db.atomic():
             rows = link_document(db, document_id, linker, run_id)
         report.documents += 1
@@ -190,97 +159,24 @@ def link_documents(
     return report
 
 
-def reference_matrix(db: sqlite_utils.Database, document: dict, passages: list[dict], columns: dict[int, int], task: str) -> np.ndarray:
-    """(passages, recommendations): 2 where the response layout answers the item, 1 where a passage
-    refers to it by number or register slug."""
-    found = np.zeros((len(passages), len(columns)), dtype=np.float32)
-    row_of = {passage["id"]: row for row, passage in enumerate(passages)}
-    for mention in db.query("select passage_id, recommendation_id from mentions where document_id = ? and recommendation_id is not null", [document["id"]]):
-        if mention["recommendation_id"] in columns and mention["passage_id"] in row_of:
-            found[row_of[mention["passage_id"]], columns[mention["recommendation_id"]]] = 1
-    if task == "position":
-        for passage_id, ref in layout_sections(passages).items():
-            answered = resolve_id(db, ref, document["review"])
-            if answered in columns:
-                found[row_of[passage_id], columns[answered]] = 2
-    return found
-
-
-def passage_signals(linker: Linker, passages: list[dict], vectors: np.ndarray, columns: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per passage and recommendation: the best profile similarity and the names used, and which
-    passages count at all (furniture and very short passages do not)."""
-    texts = [p["text"] for p in passages]
-    scores = linker.profiles.passage_scores(vectors)[:, columns]
-    names = linker.profiles.name_hits(texts)[:, columns]
-    linkable = np.array([len(t.split()) >= linker.settings.min_words and not is_boilerplate(t) and v.any() for t, v in zip(texts, vectors)], dtype=bool)
-    scores[~linkable] = -1.0
-    names[~linkable] = 0
-    return scores, names, linkable
-
-
-def carriers(scores: np.ndarray, names: np.ndarray, refs: np.ndarray, linkable: np.ndarray, column: int, linked: bool) -> list[tuple[int, str]]:
-    """(passage row, method) for the passages that carry a link to one recommendation."""
-    chosen = {int(row): ("response_layout" if refs[row, column] == 2 else "explicit") for row in np.nonzero(refs[:, column])[0]}
+def carriers(view: DocumentView, column: int, linked: bool) -> list[tuple[int, str, float]]:
+    """(passage row, method, similarity) for the passages that carry a link to one recommendation."""
+    chosen = {row: ("response_layout" if value == 2 else "explicit", score) for row, (value, score) in view.cited.get(column, {}).items()}
     if linked:
-        for row in np.nonzero(names[:, column])[0]:
-            chosen.setdefault(int(row), "named")
-        if linkable.any():  # the passages closest to the item carry it too, beside those that name it
-            best = float(scores[:, column].max())
-            ranks = (-scores).argsort(axis=1).argsort(axis=1)[:, column]  # where this item stands among each passage's items
-            for row in np.nonzero((scores[:, column] >= best - CARRIER_MARGIN) & (ranks < CARRIER_RANK))[0][:2]:
-                chosen.setdefault(int(row), "semantic")
-    return sorted(chosen.items())
-
-
-@dataclass
-class DocumentView:
-    """What the linker sees of one document: its passages and, per passage and recommendation in its
-    review, similarity, names and references; per recommendation, the scorer's features."""
-
-    document: dict
-    task: str
-    passages: list[dict]
-    vectors: Callable[[list[int]], np.ndarray]  # rows -> their vectors, read when needed (a long document's do not fit at once)
-    recs: list[dict]
-    scores: np.ndarray
-    names: np.ndarray
-    refs: np.ndarray
-    linkable: np.ndarray
-    priors: np.ndarray
-    terms: np.ndarray  # per recommendation: the share of its distinctive words the document uses
-
-    @property
-    def features(self) -> np.ndarray:
-        return document_features(
-            self.scores[self.linkable], self.names[self.linkable], self.refs[self.linkable].clip(0, 1), self.document["kind"], self.priors, self.terms
-        )
-
-
-def view_document(db: sqlite_utils.Database, linker: Linker, document_id: int) -> DocumentView | None:
-    """None for documents that are not linked (reviews, unknown kinds, no recommendations)."""
-    document = dict(db.table("documents").get(document_id))
-    task = TASK_BY_KIND.get(document["kind"])
-    in_review = [i for i, rec in enumerate(linker.recs) if document["review"] is None or rec["review"] == document["review"]]
-    if task is None or not in_review:
-        return None
-    passages = list(db.query("select * from passages where document_id = ? order by seq", [document_id]))
-
-    def vectors(rows: list[int]) -> np.ndarray:
-        return vectors_for(db, [passages[row]["sha256"] for row in rows], linker.settings.model)
-
-    chunks = [list(range(start, min(start + VECTOR_CHUNK, len(passages)))) for start in range(0, len(passages), VECTOR_CHUNK)] or [[]]
-    signals = [passage_signals(linker, [passages[row] for row in rows], vectors(rows), in_review) for rows in chunks]
-    scores, names, linkable = (np.concatenate([part[i] for part in signals]) for i in range(3))
-    refs = reference_matrix(db, document, passages, {linker.recs[i]["id"]: c for c, i in enumerate(in_review)}, task)
-    terms = linker.profiles.term_share([p["text"] for p, keep in zip(passages, linkable) if keep])[in_review]
-    recs = [linker.recs[i] for i in in_review]
-    return DocumentView(document, task, passages, vectors, recs, scores, names, refs, linkable, linker.priors[in_review], terms)
+        for row, score in view.named.get(column, {}).items():
+            chosen.setdefault(row, ("named", score))
+        if view.tally.passages:  # the passages closest to the item carry it too, beside those that name it
+            best = float(view.peak[column])
+            close = (view.closest == column) & (view.closest_scores >= best - CARRIER_MARGIN)
+            for row in np.nonzero(close.any(axis=1))[0][:2]:
+                chosen.setdefault(int(row), ("semantic", float(view.closest_scores[row][close[row]][0])))
+    return sorted((row, method, score) for row, (method, score) in chosen.items())
 
 
 def link_document(db: sqlite_utils.Database, document_id: int, linker: Linker, run_id: int) -> list[dict]:
     """Replace the links of one document (inside the caller's transaction) and return them."""
     db.execute("delete from links where document_id = ?", [document_id])
-    view = view_document(db, linker, document_id)
+    view = view_document(db, linker, document_id, page_view=True)
     rows = link_rows(view, linker, run_id) if view is not None else []
     db.table("links").insert_all(rows, replace=True)
     db.table("documents").update(document_id, {"linked_run": run_id})
@@ -291,54 +187,28 @@ def link_rows(view: DocumentView, linker: Linker, run_id: int) -> list[dict]:
     """Every link of a document: for each recommendation the scorer accepts (or the text references),
     its carrying passages, each read for the document's task and for a reported government position."""
     probabilities = linker.fitted().probabilities(view.features)
-    leads = lead_ins(view.passages)
     declared_signals = json.loads(view.document["declared"] or "{}").get("signals") or {}
-    overall = document_stance(view, leads) if view.task == "stance" else None
-    plans = [
-        (
-            column,
-            rec,
-            float(probabilities[column]),
-            carriers(view.scores, view.names, view.refs, view.linkable, column, probabilities[column] >= linker.threshold),
-        )
-        for column, rec in enumerate(view.recs)
-    ]
-    needed = sorted({row for *_, chosen in plans for row, _ in chosen})
-    vectors = dict(zip(needed, view.vectors(needed)))  # one read for every carrying passage
+    plans = [(rec, float(probabilities[column]), carriers(view, column, probabilities[column] >= linker.threshold)) for column, rec in enumerate(view.recs)]
+    needed = sorted({row for *_, chosen in plans for row, *_ in chosen})
+    passages, vectors = view.fetch(needed)  # one read for every carrying passage
+    carrying = dict(zip(needed, zip(passages, vectors)))
     rows: list[dict] = []
-    for column, rec, probability, chosen in plans:
-        for row, method in chosen:
-            passage, lead, vector = view.passages[row], leads.get(view.passages[row]["id"]), vectors[row]
+    for rec, probability, chosen in plans:
+        for row, method, similarity in chosen:
+            passage, vector = carrying[row]
+            lead = view.leads.get(passage["id"])
             reading = read(view.task, passage["text"], vector, lead, rec["direction"])
             if reading is not None and view.task == "signal" and rec["slug"] in declared_signals:
                 reading = declared(declared_signals[rec["slug"]], reading)
-            if reading is not None and overall is not None and reading.label == "neutral":
-                reading = inherit(reading, overall)
+            if reading is not None and view.overall is not None and reading.label == "neutral":
+                reading = inherit(reading, view.overall)
             found = [(reading, "")] if reading is not None else []
             if view.task != "position":
                 reported = read("position", passage["text"], vector, lead, reported=True)
                 found += [(reported, ":position")] if reported is not None else []
             for item, suffix in found:
-                rows.append(link_row(view.document, passage, rec, method, float(view.scores[row, column]), probability, linker, item, suffix, run_id))
+                rows.append(link_row(view.document, passage, rec, method, similarity, probability, linker, item, suffix, run_id))
     return rows
-
-
-def document_stance(view: DocumentView, leads: dict[int, str]) -> Reading | None:
-    """The author's view across the whole page, for items the page lists without judging each one
-    ("We welcome the review. It proposes X, Y and Z"): the view most passages take, if any does."""
-    votes: dict[str, list[Reading]] = {}
-    linkable = [int(row) for row in np.nonzero(view.linkable)[0]]
-    for start in range(0, len(linkable), VECTOR_CHUNK):
-        rows = linkable[start : start + VECTOR_CHUNK]
-        for row, vector in zip(rows, view.vectors(rows)):
-            passage = view.passages[row]
-            reading = read("stance", passage["text"], vector, leads.get(passage["id"]))
-            if reading is not None and reading.label != "neutral" and (reading.cues or (reading.probability or 0) >= 0.6):
-                votes.setdefault(reading.label, []).append(reading)
-    if not votes:
-        return None
-    label = max(votes, key=lambda name: (len(votes[name]), sum(r.probability or 0 for r in votes[name])))
-    return votes[label][0]
 
 
 def inherit(reading: Reading, overall: Reading) -> Reading:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -170,6 +170,25 @@ def read(
         task, label, probability, verdict.cues if verdict else (), "government" if task == "position" else speaker(text),
         dates[0][1] if dates else None, rule + (f";target:{dates[0][0]}" if dates else ""),
     )  # fmt: skip
+
+
+@dataclass
+class PageView:
+    """The author's view across a whole page, for items the page lists without judging each one
+    ("We welcome the review. It proposes X, Y and Z"): the view most passages take, if any does.
+    Passages are added one at a time, so a long page is never held whole."""
+
+    votes: dict[str, tuple[Reading, list[float]]] = field(default_factory=dict)  # label -> (first reading, each vote's probability)
+
+    def add(self, reading: Reading | None) -> None:
+        if reading is not None and reading.label != "neutral" and (reading.cues or (reading.probability or 0) >= 0.6):
+            self.votes.setdefault(reading.label, (reading, []))[1].append(reading.probability or 0)
+
+    def reading(self) -> Reading | None:
+        if not self.votes:
+            return None
+        label = max(self.votes, key=lambda name: (len(self.votes[name][1]), sum(self.votes[name][1])))
+        return self.votes[label][0]
 
 
 def declared(signal: str, reading: Reading) -> Reading:

@@ -338,6 +338,17 @@ def _m008_audit(db: sqlite_utils.Database) -> None:
         )
 
 
+@MIGRATIONS(name="009_scale_indexes")
+def _m009_scale_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes for a million passages: the documents a search filter allows (kind, publisher, date)
+    found without reading the documents table, whose rows hold every document's text; and passages by
+    hash, so that the fixed sample every link run reads (`link.recommendation_priors`) is not a sort."""
+    documents = db.table("documents")
+    for columns in (["kind", "published"], ["publisher", "published"], ["published"]):
+        documents.create_index(columns, if_not_exists=True)
+    db.table("passages").create_index(["sha256"], if_not_exists=True)
+
+
 LEGACY_TABLE = "schema_migrations"  # where databases made before sqlite-utils Migrations recorded theirs
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -45,26 +46,34 @@ class Profiles:
     aliases: list[list[Name]]
     terms: list[dict[str, float]]  # each recommendation's distinctive word stems, weighted by rarity
 
-    def term_share(self, texts: list[str]) -> np.ndarray:
-        """(recommendations,): how much of each recommendation's distinctive vocabulary the texts use."""
-        seen = set(stem_run(" ".join(texts)).split())
-        return np.array([sum(w for stem, w in terms.items() if stem in seen) / (sum(terms.values()) or 1.0) for terms in self.terms], dtype=np.float32)
+    def term_share(self, seen: set[str], columns: Sequence[int] | None = None) -> np.ndarray:
+        """(columns,): how much of each recommendation's distinctive vocabulary a document uses
+        (`seen`: the `word_stems` of its texts); every recommendation when `columns` is None."""
+        chosen = [self.terms[c] for c in columns] if columns is not None else self.terms
+        return np.array([sum(w for stem, w in terms.items() if stem in seen) / (sum(terms.values()) or 1.0) for terms in chosen], dtype=np.float32)
 
-    def passage_scores(self, vectors: np.ndarray) -> np.ndarray:
-        """(passages, recommendations): each passage's best cosine with any sentence of each profile."""
-        sims = vectors @ self.matrix.T if len(self.matrix) else np.zeros((len(vectors), 0))
-        scores = np.full((len(vectors), len(self.rec_ids)), -1.0, dtype=np.float32)
-        for column in range(len(self.rec_ids)):
-            rows = self.owners == column
-            if rows.any():
-                scores[:, column] = sims[:, rows].max(axis=1)
+    def passage_scores(self, vectors: np.ndarray, columns: Sequence[int] | None = None) -> np.ndarray:
+        """(passages, columns): each passage's best cosine with any sentence of each profile. Only the
+        given columns' sentences are compared (a document's review: 36 of 3,600 at a hundred reviews)."""
+        wanted = np.arange(len(self.rec_ids)) if columns is None else np.asarray(columns, dtype=np.int64)
+        scores = np.full((len(vectors), len(wanted)), -1.0, dtype=np.float32)
+        rows = np.nonzero(np.isin(self.owners, wanted))[0]
+        if len(rows) == 0 or len(vectors) == 0:
+            return scores
+        rows = rows[np.argsort(self.owners[rows], kind="stable")]  # grouped by owner
+        owners = self.owners[rows]
+        starts = np.nonzero(np.r_[True, owners[1:] != owners[:-1]])[0]
+        best = np.maximum.reduceat(vectors @ self.matrix[rows].T, starts, axis=1)  # one column per owner present
+        order = np.argsort(wanted)
+        scores[:, order[np.searchsorted(wanted, owners[starts], sorter=order)]] = best
         return scores
 
-    def name_hits(self, texts: list[str]) -> np.ndarray:
-        """(passages, recommendations): how many of each recommendation's names a passage uses."""
+    def name_hits(self, texts: list[str], columns: Sequence[int] | None = None) -> np.ndarray:
+        """(passages, columns): how many of each recommendation's names a passage uses."""
+        aliases = [self.aliases[c] for c in columns] if columns is not None else self.aliases
         seen = [(name_forms(text), set(ACRONYM.findall(text))) for text in texts]
-        return np.array([[sum(1 for name in names if name.found(*found)) for names in self.aliases] for found in seen], dtype=np.float32).reshape(
-            len(texts), len(self.aliases)
+        return np.array([[sum(1 for name in names if name.found(*found)) for names in aliases] for found in seen], dtype=np.float32).reshape(
+            len(texts), len(aliases)
         )
 
 
@@ -104,10 +113,15 @@ class Name:
         return any(name in text for name in self.forms for text in forms)
 
 
+def word_stems(texts: Iterable[str]) -> set[str]:
+    """The stems `stem_run` finds in the texts; the stems of a document are the union of its chunks'."""
+    return set(stem_run(" ".join(texts)).split())
+
+
 def distinctive_terms(profiles: list[list[str]]) -> list[dict[str, float]]:
     """Per recommendation, the word stems of its profile that few other recommendations use, weighted
     by how rare they are (log inverse document frequency over the recommendations)."""
-    stems = [set(stem_run(" ".join(texts)).split()) for texts in profiles]
+    stems = [word_stems(texts) for texts in profiles]
     frequency: dict[str, int] = {}
     for found in stems:
         for stem in found:
@@ -116,22 +130,49 @@ def distinctive_terms(profiles: list[list[str]]) -> list[dict[str, float]]:
     return [{stem: float(np.log(len(stems) / frequency[stem])) for stem in found if frequency[stem] <= limit and len(stem) > 3} for found in stems]
 
 
-def document_features(scores: np.ndarray, names: np.ndarray, numbers: np.ndarray, kind: str, priors: np.ndarray, terms: np.ndarray) -> np.ndarray:
-    """(recommendations, FEATURES) for one document, from its linkable passages' scores; `priors` is
+@dataclass
+class FeatureTally:
+    """What the features need from a document's linkable passages, added a chunk of passages at a time
+    (a long document's score matrix is never whole): per recommendation the best and second best
+    similarity, the passages on the topic (>= STRONG), and name and number references."""
+
+    top: np.ndarray  # (2, recommendations) float32: best, second best; -inf until seen
+    strong: np.ndarray  # (recommendations,) passages on the topic
+    names: np.ndarray  # (recommendations,) float32 name hits
+    numbers: np.ndarray  # (recommendations,) float32 passages that cite the item
+    passages: int = 0
+
+    @classmethod
+    def empty(cls, recs: int) -> FeatureTally:
+        zeros = np.zeros(recs, dtype=np.float32)
+        return cls(np.full((2, recs), -np.inf, dtype=np.float32), np.zeros(recs, dtype=np.int64), zeros, zeros.copy())
+
+    def add(self, scores: np.ndarray, names: np.ndarray, numbers: np.ndarray) -> None:
+        """One chunk's linkable passages: (passages, recommendations) each."""
+        if len(scores) == 0:
+            return
+        self.top = np.sort(np.concatenate([self.top, scores]), axis=0)[::-1][:2]
+        self.strong = self.strong + (scores >= STRONG).sum(axis=0)
+        self.names = self.names + names.sum(axis=0)
+        self.numbers = self.numbers + numbers.sum(axis=0)
+        self.passages += len(scores)
+
+
+def document_features(tally: FeatureTally, kind: str, priors: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """(recommendations, FEATURES) for one document, from its linkable passages' tally; `priors` is
     each recommendation's usual best score on any document, so an item that resembles every page
     (a hub) needs more than its usual similarity."""
-    recs = scores.shape[1]
-    if len(scores) == 0:
+    recs = tally.top.shape[1]
+    if tally.passages == 0:
         return np.zeros((recs, len(FEATURES)))  # nothing linkable: every feature at its floor
-    ordered = np.sort(scores, axis=0)[::-1]
-    best = ordered[0]
-    second = ordered[1] if len(ordered) > 1 else ordered[0]
+    best = np.ascontiguousarray(tally.top[0])
+    second = np.ascontiguousarray(tally.top[1] if tally.passages > 1 else tally.top[0])
     rank = (-best).argsort().argsort() + 1
     kind_columns = [1.0 if KINDS.get(kind) == name else 0.0 for name in FEATURES[-3:]]
     return np.column_stack(
         [
             best, second, best - best.mean(), best - priors, 1.0 / rank, best - best.max(),
-            np.log1p((scores >= STRONG).sum(axis=0)), terms, np.log1p(names.sum(axis=0)), np.log1p(numbers.sum(axis=0)),
+            np.log1p(tally.strong), terms, np.log1p(tally.names), np.log1p(tally.numbers),
             *[np.full(recs, value) for value in kind_columns],
         ]
     )  # fmt: skip

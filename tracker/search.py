@@ -3,14 +3,14 @@ reciprocal rank, with filters on the document and on the recommendation a passag
 
 It lives in the library, like llm's `Collection.similar`, so that the Datasette page, `tracker
 search` and `bench/search.py` run one code path: `search(db, query, mode, filters, limit, embed)`
-returns a `SearchResult`. The passage vectors are read once per database file (and re-read when the
-file changes) and kept in memory; the query is embedded by `tracker.embed.get_embedder()`, loaded
-once per process, unless the caller passes its own `embed` function.
+returns a `SearchResult`. Meaning is ranked by `tracker.vector_index.vector_store`: the exact numpy
+matrix for a small database, the memory-mapped approximate index beside a large one; the query is
+embedded by `tracker.embed.get_embedder()`, loaded once per process, unless the caller passes its own
+`embed` function.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,10 +20,14 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from .embed import MODEL_NAME, get_embedder, top_k
+from .embed import get_embedder
 from .errors import TrackerError
-from .fts_query import query_terms, run_match
+from .filters import LINKED_PASSAGES, Connection, Filters
+from .fts_query import query_terms, readable_errors
+from .fts_rank import MatchQuery, highlights, top_matches
 from .recommendations import resolve
+from .vector_index import vector_store
+from .vector_matrix import MeaningRanking
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.)
 DEPTH = 50  # candidates taken from each ranking before fusion
@@ -37,14 +41,8 @@ NO_EMBEDDINGS = "This database has no passage embeddings (run `tracker embed`): 
 NO_INDEX = "This database has no full-text index yet (run `tracker publish`)."
 ANY_WORD = "No passage contains every word: showing passages with any of them."
 
-Connection = Any  # a DB-API connection: sqlite3 or pysqlite3 (Datasette's)
 Embed = Callable[[str], np.ndarray]
 WordRanking = list[tuple[int, float, str]]  # (passage id, bm25, highlighted text), best first
-MeaningRanking = list[tuple[int, float]]  # (passage id, cosine), best first
-
-# Passages linked to a recommendation or to one of its parts, by a link or an inline mention.
-LINKED_PASSAGES = """select l.passage_id from links l join recommendations r on r.id = l.recommendation_id where :f_rec in (r.id, r.parent_id)
-    union select m.passage_id from mentions m join recommendations r on r.id = m.recommendation_id where :f_rec in (r.id, r.parent_id)"""
 
 
 def _connection(db: sqlite_utils.Database | Connection) -> Connection:
@@ -75,142 +73,6 @@ def find_recommendation(db: sqlite_utils.Database | Connection, ref: str | int) 
     return resolve(_database(db), ref, by_id=True, parts=True)
 
 
-@dataclass
-class Filters:
-    """Which passages a search may return; empty fields do not filter."""
-
-    kind: str | None = None
-    publisher: str | None = None
-    since: str | None = None
-    until: str | None = None
-    recommendation: int | None = None  # a recommendation id (see `find_recommendation`)
-
-    def active(self) -> bool:
-        return any(v not in (None, "") for v in asdict(self).values())
-
-    def document_clause(self) -> tuple[str, dict[str, Any]]:
-        """SQL conditions on documents `d` (each starting with ' and ')."""
-        parts, params = [], {}
-        if self.kind:
-            parts.append("d.kind = :f_kind")
-            params["f_kind"] = self.kind
-        if self.publisher:
-            parts.append("d.publisher = :f_publisher")
-            params["f_publisher"] = self.publisher
-        if self.since:
-            parts.append("d.published >= :f_since")
-            params["f_since"] = self.since
-        if self.until:  # compare at the precision given: until=2024 keeps 2024-12-31
-            parts.append("substr(d.published, 1, length(:f_until)) <= :f_until")
-            params["f_until"] = self.until
-        return "".join(f" and {part}" for part in parts), params
-
-    def clause(self) -> tuple[str, dict[str, Any]]:
-        """SQL conditions on passages `p` and documents `d` (each starting with ' and ')."""
-        where, params = self.document_clause()
-        if self.recommendation is not None:
-            where += f" and p.id in ({LINKED_PASSAGES})"
-            params["f_rec"] = self.recommendation
-        return where, params
-
-
-@dataclass
-class PassageMatrix:
-    """Unit vectors of the passages (one row per passage id) and their document ids, held in memory:
-    a matrix product per query is faster than any scan of SQLite (see ENGINEERING.md)."""
-
-    ids: np.ndarray
-    matrix: np.ndarray
-    document_ids: np.ndarray | None = None
-    model: str = MODEL_NAME
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def ranking(self, query: np.ndarray, depth: int = DEPTH, mask: np.ndarray | None = None) -> MeaningRanking:
-        """The `depth` most similar passages as (passage id, cosine), best first; only rows where
-        `mask` is true when a mask is given."""
-        if len(self.ids) == 0:
-            return []
-        # einsum, not BLAS gemv: single-threaded and faster here (OpenBLAS threads contend on 2 busy cores)
-        scores = np.einsum("ij,j->i", self.matrix, np.asarray(query, dtype=np.float32))
-        if mask is not None:
-            scores = np.where(mask, scores, -np.inf)
-        return [(int(self.ids[i]), float(scores[i])) for i in top_k(scores, depth) if np.isfinite(scores[i])]
-
-    def mask(self, conn: Connection, filters: Filters) -> np.ndarray | None:
-        """Which rows pass the filters (None: all). Document filters are matched on the document ids
-        held here; the recommendation filter on the few passages linked to it."""
-        if not filters.active():
-            return None
-        mask = np.ones(len(self.ids), dtype=bool)
-        where, params = filters.document_clause()
-        if where and self.document_ids is not None:
-            documents = [row[0] for row in conn.execute(f"select d.id from documents d where 1 = 1 {where}", params)]
-            mask &= np.isin(self.document_ids, np.asarray(documents, dtype=np.int64))
-        elif where:
-            found = [row[0] for row in conn.execute(f"select p.id from passages p join documents d on d.id = p.document_id where 1 = 1 {where}", params)]
-            mask &= np.isin(self.ids, np.asarray(found, dtype=np.int64))
-        if filters.recommendation is not None:
-            linked = [row[0] for row in conn.execute(LINKED_PASSAGES, {"f_rec": filters.recommendation})]
-            mask &= np.isin(self.ids, np.asarray(linked, dtype=np.int64))
-        return mask
-
-
-def load_matrix(conn: Connection, model: str = MODEL_NAME) -> PassageMatrix | None:
-    """Read every passage vector of `model` from the embeddings table; None when there are none."""
-    if not table_exists(conn, "embeddings"):
-        return None
-    found = conn.execute(
-        "select p.id, p.document_id, e.vector from passages p join embeddings e on e.sha256 = p.sha256 and e.model = ? order by p.id", [model]
-    ).fetchall()
-    if not found:
-        return None
-    dims = max(len(row[2]) for row in found if row[2]) // 4
-    found = [row for row in found if row[2] and len(row[2]) == dims * 4]
-    ids = np.fromiter((row[0] for row in found), dtype=np.int64, count=len(found))
-    documents = np.fromiter((row[1] for row in found), dtype=np.int64, count=len(found))
-    matrix = np.frombuffer(b"".join(row[2] for row in found), dtype="<f4").reshape(len(found), dims)
-    return PassageMatrix(ids, np.ascontiguousarray(matrix, dtype=np.float32), documents, model)
-
-
-_MATRICES: dict[str, tuple[tuple, PassageMatrix | None]] = {}
-_MATRIX_LOCK = threading.Lock()
-
-
-def database_file(conn: Connection) -> str | None:
-    """The file behind a connection's main database; None in memory."""
-    for _, name, path in conn.execute("pragma database_list").fetchall():
-        if name == "main":
-            return path or None
-    return None
-
-
-def file_key(path: str | None) -> tuple | None:
-    """(mtime, size) of the file and of its WAL when that holds anything: changes whenever a writer
-    commits, not when a reader opens the file (which creates an empty WAL)."""
-    if not path or not os.path.exists(path):
-        return None
-    wal = os.stat(path + "-wal") if os.path.exists(path + "-wal") else None
-    stats = [os.stat(path)] + ([wal] if wal and wal.st_size else [])
-    return tuple((s.st_mtime_ns, s.st_size) for s in stats)
-
-
-def passage_matrix(conn: Connection, model: str = MODEL_NAME) -> PassageMatrix | None:
-    """The passage matrix of the connection's database file, loaded once per (file, mtime)."""
-    path = database_file(conn)
-    key = file_key(path)
-    if key is None:  # in-memory database: nothing to key on
-        return load_matrix(conn, model)
-    with _MATRIX_LOCK:
-        cached = _MATRICES.get(f"{path}:{model}")
-        if cached and cached[0] == key:
-            return cached[1]
-        matrix = load_matrix(conn, model)
-        _MATRICES[f"{path}:{model}"] = (key, matrix)
-        return matrix
-
-
 _EMBED_LOCK = threading.Lock()
 _BROKEN: list[BaseException] = []  # the error of a model that failed to load: not tried again
 
@@ -234,35 +96,39 @@ def embed_query(text: str) -> np.ndarray:
 
 def fts_ranking(conn: Connection, query: str, filters: Filters, depth: int = DEPTH) -> tuple[WordRanking, str]:
     """Passages matching the query by BM25 as (id, bm25, highlighted text), and 'all' or 'any'
-    (words matched): every word must match; when that finds nothing, any word may."""
+    (words matched): every word must match; when that finds nothing, any word may. Ranked by
+    `tracker.fts_rank.top_matches` (exact up to 100k passages; beyond, the best of the newest
+    matches when a word is common); only the hits are highlighted."""
     terms = query_terms(query)  # every word and phrase quoted: user text never reaches FTS5 as syntax
-    attempts = [("all", " ".join(terms))] + ([("any", " OR ".join(terms))] if len(terms) > 1 else [])
-    where, params = filters.clause()
-    for match, expression in attempts:
-        found = run_match(
-            conn,
-            f"""select passages_fts.rowid, bm25(passages_fts), highlight(passages_fts, 0, :open, :close)
-            from passages_fts join passages p on p.id = passages_fts.rowid join documents d on d.id = p.document_id
-            where passages_fts match :q {where} order by bm25(passages_fts) limit :depth""",
-            {"q": expression, "depth": depth, "open": HIGHLIGHT[0], "close": HIGHLIGHT[1], **params},
-            query,
-        )
-        if found:
-            return [(row[0], row[1], row[2]) for row in found], match
+    allowed, params = filters.document_clause()  # the documents allowed, found by their indexes
+    words = MatchQuery(terms, on_passage=f" and p.document_id in (select d.id from documents d where 1 = 1 {allowed})" if allowed else "", params=params)
+    if filters.recommendation is not None:  # the few passages linked to it, looked up in the index by rowid
+        words.on_index = f" and f.rowid in ({LINKED_PASSAGES})"
+        params["f_rec"] = filters.recommendation
+    for any_term in [False, True][: 1 + (len(terms) > 1)]:
+        with readable_errors(query):
+            words.any_term = any_term
+            ranked = top_matches(conn, words, depth)
+            if ranked:
+                texts = highlights(conn, words.expression, [pid for pid, _ in ranked], HIGHLIGHT)
+                return [(pid, score, texts.get(pid, "")) for pid, score in ranked], "any" if any_term else "all"
     return [], "all"
 
 
-def vector_ranking(conn: Connection, query: str, filters: Filters, embed: Embed | None, depth: int = DEPTH) -> tuple[MeaningRanking | None, str | None]:
+def vector_ranking(
+    conn: Connection, query: str, filters: Filters, embed: Embed | None, depth: int = DEPTH, exact: bool = False
+) -> tuple[MeaningRanking | None, str | None]:
     """(ranking, None), or (None, why vectors cannot be used). The query is embedded only once the
-    database is known to hold passage vectors, so a database without them never loads the model."""
-    matrix = passage_matrix(conn)
-    if matrix is None or not len(matrix):
+    database is known to hold passage vectors, so a database without them never loads the model.
+    `exact` ranks by the numpy matrix even where an approximate index exists (the reference)."""
+    store = vector_store(conn, exact)
+    if store is None or not len(store):
         return None, NO_EMBEDDINGS
     try:
         vector = (embed or embed_query)(query)
     except MODEL_ERRORS as error:
         return None, f"The embedding model could not be loaded ({type(error).__name__}: {error}): showing full-text results only."
-    return matrix.ranking(vector, depth, matrix.mask(conn, filters)), None
+    return store.nearest(conn, vector, filters, depth), None
 
 
 def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -368,11 +234,13 @@ def search(
     limit: int = LIMIT,
     embed: Embed | None = None,
     depth: int = DEPTH,
+    exact: bool = False,
 ) -> SearchResult:
     """Search passages. `hybrid` fuses the word and meaning rankings (top `depth` of each) by
     reciprocal rank; `fts` and `vector` use one. Without passage vectors or a working model, hybrid
     and vector fall back to words; without a full-text index, to meaning (each said in `notes`).
-    `embed(text) -> unit vector` replaces the default model (tests, other models)."""
+    `embed(text) -> unit vector` replaces the default model (tests, other models); `exact` skips the
+    approximate index (benchmarks and tests compare the two)."""
     if mode not in MODES:
         raise TrackerError(f"unknown search mode {mode!r}; choose from {', '.join(MODES)}")
     conn = _connection(db)
@@ -381,7 +249,7 @@ def search(
         return browse(conn, filters, limit) if filters.active() else SearchResult([], mode, mode)
     query_terms(query)  # a SearchError, in every mode, for a query with nothing to search (a lone quote, a NUL)
     notes: list[str] = []
-    vec, why_not = (None, None) if mode == "fts" else vector_ranking(conn, query, filters, embed, depth)
+    vec, why_not = (None, None) if mode == "fts" else vector_ranking(conn, query, filters, embed, depth, exact)
     notes += [why_not] if why_not else []
     indexed = table_exists(conn, "passages_fts")
     fts: WordRanking = []

@@ -1,5 +1,6 @@
-"""Whole-site concerns: every HTML page says it is in English, and the search model is loaded when
-the server starts (in the background) so that the first search is not the one that waits for it.
+"""Whole-site concerns: every HTML page says it is in English, and the search model and the passage
+vectors (the memory-mapped index of a large database, `tracker.vector_index`) are loaded when the
+server starts (in the background) so that the first search is not the one that waits for them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlite_utils.db import sqlite3
+
 import tracker.search
+import tracker.vector_index
 
 Asgi = Callable[[dict, Callable, Callable], Awaitable[None]]
 MODEL = {"state": "idle", "error": None}  # idle | loading | ready | failed
@@ -49,6 +53,19 @@ def set_language(app: Asgi) -> Asgi:
     return wrapped
 
 
+def open_vectors(path: str) -> None:
+    """Open the database's passage vectors once: cached per database file, so Datasette's connections
+    find them. A failure here is left for the first search to meet and report."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            tracker.vector_index.vector_store(conn)
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError, ValueError):
+        return
+
+
 def load_model() -> None:
     """Load the query embedder once (what the first search would otherwise wait for)."""
     try:
@@ -59,9 +76,9 @@ def load_model() -> None:
 
 
 def warm_up(datasette: Any) -> Callable[[], Awaitable[None]]:
-    """At startup (when `tracker serve` asks, through TRACKER_WARM_MODEL=1), load the model in a
-    background thread if a database holds passage vectors (without them search never embeds a
-    query). Searches meanwhile get word matches and a note rather than a wait."""
+    """At startup (when `tracker serve` asks, through TRACKER_WARM_MODEL=1), load the model and open
+    the passage vectors in background threads if a database holds vectors (without them search never
+    embeds a query). Searches meanwhile get word matches and a note rather than a wait."""
 
     async def inner() -> None:
         if MODEL["state"] != "idle" or os.environ.get(WARM_ENV) != "1":
@@ -73,6 +90,7 @@ def warm_up(datasette: Any) -> Callable[[], Awaitable[None]]:
             found = "embeddings" in tables and (await database.execute("select 1 from embeddings limit 1")).first()
             if found:
                 MODEL["state"] = "loading"
+                threading.Thread(target=open_vectors, args=(database.path,), name="tracker-vectors-warm-up", daemon=True).start()
                 threading.Thread(target=load_model, name="tracker-model-warm-up", daemon=True).start()
                 return
 
