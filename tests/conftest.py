@@ -214,15 +214,20 @@ def hostile() -> dict[str, str]:
     return HOSTILE
 
 
+def copy_database(source: Path, target: Path) -> Path:
+    """A consistent copy through SQLite's backup API (the tracker's own driver: two SQLite libraries in
+    one process drop each other's file locks)."""
+    from sqlite_utils.db import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
 @pytest.fixture
 def published_copy(published_db, tmp_path) -> Path:
     """A copy of the published database that a test may change."""
-    import sqlite3
-
-    target = tmp_path / "copy.db"
-    with sqlite3.connect(published_db) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    return target
+    return copy_database(published_db, tmp_path / "copy.db")
 
 
 @pytest.fixture

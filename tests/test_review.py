@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import copy_database
 from datasette.app import Datasette
 from sqlite_utils.db import sqlite3  # the tracker's own driver: two SQLite libraries in one process drop each other's file locks
 
@@ -28,10 +29,7 @@ PASSWORD = "a long enough secret"
 
 @pytest.fixture
 def copy(changed_db, tmp_path) -> Path:
-    target = tmp_path / "live.db"
-    with sqlite3.connect(changed_db) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    return target
+    return copy_database(changed_db, tmp_path / "live.db")
 
 
 def status_of(path: Path, slug: str) -> str:

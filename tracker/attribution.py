@@ -18,7 +18,7 @@ GOVERNMENT = (
 )
 ACTS = (
     r"accept\w*|reject\w*|agree\w*|recogni[sz]\w*|declin\w*|refus\w*|turn\w*\s+down|rul\w*\s+out|dismiss\w*|welcom\w*|not\w*|acknowledg\w*"
-    r"|commit\w*|respond\w*|response|decision|position|said|say\w*|stat\w*|confirm\w*|announc\w*|plan\w*|intend\w*"
+    r"|commit\w*|respond\w*|response|decision|position|said|say\w*|stat(?:e|es|ed|ing|ement|ements)|confirm\w*|announc\w*|plan\w*|intend\w*"
     r"|will|would|won['’]t|does\s+not|did\s+not|has|have|had|is|was|backed|support\w*|consider\w*|explor\w*|review\w*"
 )
 # The government as the subject of an act (up to five words between), or as the agent of a passive.
@@ -35,10 +35,25 @@ REPORTED = re.compile(r"[“\"](?P<quoted>[^”\"]{12,})[”\"]|\b(?:said|says|t
 AUTHOR = re.compile(r"\b(?:we|our|us|i)\b", re.IGNORECASE)
 
 
+GOVERNMENT_NAMED = re.compile(rf"\b(?:{GOVERNMENT})\b", re.IGNORECASE)
+# A name after one of these is an object ("recommendations to government", "work with NHS England").
+OBJECT_OF = re.compile(r"\b(?:to|for|by|from|of|on|with|at|against|towards|into|about|than|and|or)\s+(?:the\s+)?(?:uk\s+)?$", re.IGNORECASE)
+LAST_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
 def names_government(text: str) -> bool:
-    """A list lead-in that names the government ("In its response, the department:") makes it the
-    speaker of the bullets under it."""
-    return re.search(rf"\b(?:{GOVERNMENT})\b", text, re.IGNORECASE) is not None
+    """Whether the government is named at all: regretting its refusal needs it named, not acting."""
+    return GOVERNMENT_NAMED.search(text) is not None
+
+
+def speaks_for_government(lead_in: str) -> bool:
+    """A list lead-in whose last sentence has the government as its subject ("In its response, the
+    department:", "Ministers have agreed to:") makes it the speaker of the bullets under it; one that
+    merely mentions it ("NHS England will lead recovery. Delivery should include:", "Our asks of
+    government:", "We urge the government to:") does not."""
+    last = LAST_SENTENCE.split(lead_in.strip())[-1]
+    before = [last[: found.start()] for found in GOVERNMENT_NAMED.finditer(last)]
+    return any(OBJECT_OF.search(text) is None and AUTHOR.search(text) is None for text in before)
 
 
 def without_government(sentence: str) -> str:

@@ -170,6 +170,8 @@ def carriers(view: DocumentView, column: int, linked: bool) -> list[tuple[int, s
             close = (view.closest == column) & (view.closest_scores >= best - CARRIER_MARGIN)
             for row in np.nonzero(close.any(axis=1))[0][:2]:
                 chosen.setdefault(int(row), ("semantic", float(view.closest_scores[row][close[row]][0])))
+        if not chosen:  # a name only in words spread over a clause ("cut the number of national targets")
+            chosen = {row: ("named", score) for row, score in view.covered.get(column, {}).items()}
     return sorted((row, method, score) for row, (method, score) in chosen.items())
 
 
@@ -185,34 +187,79 @@ def link_document(db: sqlite_utils.Database, document_id: int, linker: Linker, r
 
 def link_rows(view: DocumentView, linker: Linker, run_id: int) -> list[dict]:
     """Every link of a document: for each recommendation the scorer accepts (or the text references),
-    its carrying passages, each read for the document's task and for a reported government position."""
+    its carrying passages, each read for the document's task and for a reported government position,
+    and the page's other passages that may report the government's position on it (`position_carriers`)."""
     probabilities = linker.fitted().probabilities(view.features)
     declared_signals = json.loads(view.document["declared"] or "{}").get("signals") or {}
-    plans = [(rec, float(probabilities[column]), carriers(view, column, probabilities[column] >= linker.threshold)) for column, rec in enumerate(view.recs)]
+    plans = []
+    for column, rec in enumerate(view.recs):
+        chosen = [(*carrier, True) for carrier in carriers(view, column, probabilities[column] >= linker.threshold)]
+        extra = position_carriers(view, column, chosen) if chosen and view.task == "stance" else []
+        plans.append((rec, float(probabilities[column]), chosen + [(*carrier, False) for carrier in extra]))
     needed = sorted({row for *_, chosen in plans for row, *_ in chosen})
     passages, vectors = view.fetch(needed)  # one read for every carrying passage
     carrying = dict(zip(needed, zip(passages, vectors)))
     rows: list[dict] = []
     for rec, probability, chosen in plans:
-        for row, method, similarity in chosen:
+        for row, method, similarity, carries in chosen:
             passage, vector = carrying[row]
-            lead = view.leads.get(passage["id"])
-            reading = read(view.task, passage["text"], vector, lead, rec["direction"])
-            if reading is not None and view.task == "signal" and rec["slug"] in declared_signals:
-                reading = declared(declared_signals[rec["slug"]], reading)
-            if reading is not None and view.overall is not None and reading.label == "neutral":
-                reading = inherit(reading, view.overall)
-            found = [(reading, "")] if reading is not None else []
-            if view.task != "position":
-                reported = read("position", passage["text"], vector, lead, reported=True)
-                found += [(reported, ":position")] if reported is not None else []
-            for item, suffix in found:
+            for item, suffix in readings(view, rec, passage["text"], vector, view.leads.get(passage["id"]), carries, declared_signals):
                 rows.append(link_row(view.document, passage, rec, method, similarity, probability, linker, item, suffix, run_id))
     return rows
 
 
+POSITION_ROWS = 4  # the page's passages closest to an item that are also read for a reported position
+
+
+def position_carriers(view: DocumentView, column: int, chosen: list[tuple]) -> list[tuple[int, str, float]]:
+    """Passages besides the carriers that may report the government's position on an item: those
+    that name it and the few that have it among their two closest items (the sentence that reports a
+    decision is often not the one most like the item). Only sentences in which the government acts
+    on it give a reading."""
+    if view.closest.ndim != 2:
+        return []  # no passages
+    carrying, named = {row for row, *_ in chosen}, view.named.get(column, {})
+    rows, rank = np.nonzero(view.closest == column)
+    scores = view.closest_scores[rows, rank]
+    skip = carrying | set(named)
+    nearest = [(int(rows[i]), "semantic", float(scores[i])) for i in np.argsort(-scores, kind="stable") if int(rows[i]) not in skip]
+    return sorted([(row, "named", score) for row, score in named.items() if row not in carrying] + nearest[:POSITION_ROWS])
+
+
+def readings(
+    view: DocumentView, rec: dict, text: str, vector: np.ndarray, lead: str | None, carries: bool, declared_signals: dict
+) -> list[tuple[Reading, str]]:
+    """What a passage says about an item, each with its link id's suffix: a carrier is read for the
+    document's task (`reading_for`) and, on an evidence page, for its author's stance when a cue says
+    one; every passage for a reported position, which an evidence page gives only in answer to the review."""
+    names = names_of(rec)
+    found = [(reading_for(view, rec, text, vector, lead, declared_signals), "")] if carries else []
+    if carries and view.task == "signal":
+        stance = read("stance", text, vector, lead)
+        found.append((stance if stance is not None and stance.cues and stance.label != "neutral" else None, ":stance"))
+    if view.task != "position":
+        found.append((read("position", text, vector, lead, reported=True, names=names if view.task == "stance" else ()), ":position"))
+    return [(reading, suffix) for reading, suffix in found if reading is not None]
+
+
+def reading_for(view: DocumentView, rec: dict, text: str, vector: np.ndarray, lead: str | None, declared_signals: dict) -> Reading | None:
+    """A carrying passage read for the document's task: a curated digest's declared signal wins, and
+    a stance with no cue of its own takes the page's overall view."""
+    reading = read(view.task, text, vector, lead, rec["direction"])
+    if reading is not None and view.task == "signal" and rec["slug"] in declared_signals:
+        return declared(declared_signals[rec["slug"]], reading)
+    if reading is not None and view.overall is not None and reading.label == "neutral" and not reading.cues:
+        return inherit(reading, view.overall)
+    return reading
+
+
+def names_of(rec: dict) -> tuple[str, ...]:
+    """The names a sentence may use for an item: its register aliases."""
+    return tuple(json.loads(rec.get("aliases") or "[]"))
+
+
 def inherit(reading: Reading, overall: Reading) -> Reading:
-    """A neutral passage on an item takes the page's overall view, and says so in its rule."""
+    """A passage with no cue of its own on an item takes the page's overall view, and says so in its rule."""
     return Reading(reading.task, overall.label, overall.probability, overall.cues, reading.speaker, reading.target_date, f"{reading.rule};page-view")
 
 

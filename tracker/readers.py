@@ -8,7 +8,8 @@ for the project (`data/training_sentences.jsonl` -> `data/readers.json`, refit w
 `python -m tracker.readers`), gives the probability, and names a label alone only when it is very sure:
 on outside pages it reads topic more than meaning. The government's own acts are positions, never
 the author's stance. A change of quantity or existence (cut, scrapped, raised) becomes a signal by
-the direction the recommendation asks for.
+the direction the recommendation asks for. A position reported in someone else's page is read from
+the sentences in which the government acts that name the item (`about`), when some do.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .attribution import government_acts, names_government, speaker, without_government
+from .attribution import government_acts, names_government, speaker, speaks_for_government, without_government
 from .classify import BACKGROUND, Verdict, classify, cue_pattern, rules, target_dates
 from .learn import LogisticModel, fit_logistic
+from .scorer import ACRONYM, stem_run
 
 if TYPE_CHECKING:
     from .embed import Embedder
@@ -60,6 +62,31 @@ class Reading:
 
 def sentences(text: str) -> list[str]:
     return [part.strip() for part in SENTENCE.split(text) if part.strip()]
+
+
+def about(sentence: str, names: tuple[str, ...]) -> bool:
+    """Whether a sentence names an item: one of its acronyms as written, or every word but one (and at
+    least two) of one of its longer names, in any order ("the share of ICS budgets going to prevention")."""
+    words, acronyms = set(stem_run(sentence).split()), set(ACRONYM.findall(sentence))
+    return any(name in acronyms if isinstance(name, str) else len(name & words) >= max(2, len(name) - 1) for name in name_stems(names))
+
+
+@lru_cache(maxsize=256)
+def name_stems(names: tuple[str, ...]) -> list[str | frozenset[str]]:
+    """Each name as an acronym (matched as written) or as the set of its word stems (one-word names
+    other than acronyms are left out: "capitation" would match "capital")."""
+    found: list[str | frozenset[str]] = []
+    for name in (name.strip() for name in names):
+        stems = frozenset(stem_run(name).split())
+        found += [name] if ACRONYM.fullmatch(name) else [stems] if len(stems) >= 2 else []
+    return found
+
+
+def focus(parts: list[str], names: tuple[str, ...]) -> list[str]:
+    """The sentences of a passage that name the item, when some do: the government rejecting one
+    item and working on another in the next sentence is two positions, not two votes on each."""
+    named = [part for part in parts if about(part, names)] if names else []
+    return named or parts
 
 
 def cue_votes(parts: list[str], task: str) -> list[tuple[int, Verdict]]:
@@ -148,15 +175,17 @@ def by_direction(verdict: Verdict, direction: str | None) -> str:
 
 
 def read(
-    task: str, text: str, vector: np.ndarray | None = None, lead_in: str | None = None, direction: str | None = None, reported: bool = False
+    task: str,
+    text: str,
+    vector: np.ndarray | None = None,
+    lead_in: str | None = None,
+    direction: str | None = None,
+    reported: bool = False,
+    names: tuple[str, ...] = (),
 ) -> Reading | None:
     """The reading of a passage (with its list lead-in) for a task. `reported`: a position read in
-    someone else's document, only from sentences in which the government acts, or from bullets under a
-    lead-in that names it (None when there is none)."""
-    parts = ([lead_in] if lead_in else []) + sentences(text)
-    if reported:
-        by_government = lead_in is not None and names_government(lead_in)
-        parts = [part for part in parts if (by_government or government_acts(part)) and ANSWERS.search(f"{lead_in or ''} {part}")]
+    someone else's document (`reporting`; None when there is none); `names`: the item's names."""
+    parts = reporting(text, lead_in, names) if reported else ([lead_in] if lead_in else []) + sentences(text)
     votes = cue_votes(parts, task)
     if task == "signal":
         votes = [(index, Verdict(by_direction(verdict, direction), verdict.cues, verdict.score)) for index, verdict in votes]
@@ -170,6 +199,15 @@ def read(
         task, label, probability, verdict.cues if verdict else (), "government" if task == "position" else speaker(text),
         dates[0][1] if dates else None, rule + (f";target:{dates[0][0]}" if dates else ""),
     )  # fmt: skip
+
+
+def reporting(text: str, lead_in: str | None, names: tuple[str, ...]) -> list[str]:
+    """The sentences that may report the government's position on an item: those in which it acts
+    (or bullets under a lead-in it speaks) on the review's asks, said in so many words or by naming
+    the item; of a passage's sentences, only those that name the item when some do."""
+    by_government = lead_in is not None and speaks_for_government(lead_in)
+    parts = ([lead_in] if lead_in else []) + focus(sentences(text), names)
+    return [part for part in parts if (by_government or government_acts(part)) and (ANSWERS.search(f"{lead_in or ''} {part}") or about(part, names))]
 
 
 @dataclass

@@ -3,8 +3,9 @@
 Each recommendation is known by its profile: title, summary (or official text) and the register's
 profile sentences. For one document, every passage is scored against every profile sentence; the
 features of a (document, recommendation) pair summarise those scores (best, second best, rank and
-margin among all recommendations, centred on the document), plus name and number references and the
-document's kind. A logistic model trained on labelled real pages, the corpus and every human
+margin among all recommendations, centred on the document), plus name and number references (a name
+found as its run of words, or as all its words in one clause of a list sentence) and the document's
+kind. A logistic model trained on labelled real pages, the corpus and every human
 confirm/reject turns them into a probability. Two thresholds come with the model, both chosen on
 the tuning data: `link` (best F1: shown as evidence) and `auto` (precision >= 0.9: decides a status
 without a person).
@@ -22,13 +23,14 @@ from importlib import resources
 
 import numpy as np
 import sqlite_utils
+from scipy import sparse
 
 from .db import utcnow
 from .learn import LogisticModel, fit_logistic
 
 FEATURES = [
     "best", "second", "centred", "lift", "inverse_rank", "margin", "strong_passages", "term_share",
-    "name_hits", "number_hits", "kind_evidence", "kind_stakeholder", "kind_government",
+    "name_hits", "name_cover", "number_hits", "kind_evidence", "kind_stakeholder", "kind_government",
 ]  # fmt: skip
 KINDS = {"evidence": "kind_evidence", "stakeholder_response": "kind_stakeholder", "government_response": "kind_government"}
 STRONG = 0.5  # a passage this close to a profile sentence is on the topic
@@ -45,6 +47,10 @@ class Profiles:
     matrix: np.ndarray  # (sentences, dims)
     aliases: list[list[Name]]
     terms: list[dict[str, float]]  # each recommendation's distinctive word stems, weighted by rarity
+    bags: NameBags = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bags = NameBags.build(self.aliases)
 
     def term_share(self, seen: set[str], columns: Sequence[int] | None = None) -> np.ndarray:
         """(columns,): how much of each recommendation's distinctive vocabulary a document uses
@@ -61,12 +67,7 @@ class Profiles:
         if len(rows) == 0 or len(vectors) == 0:
             return scores
         rows = rows[np.argsort(self.owners[rows], kind="stable")]  # grouped by owner
-        owners = self.owners[rows]
-        starts = np.nonzero(np.r_[True, owners[1:] != owners[:-1]])[0]
-        best = np.maximum.reduceat(vectors @ self.matrix[rows].T, starts, axis=1)  # one column per owner present
-        order = np.argsort(wanted)
-        scores[:, order[np.searchsorted(wanted, owners[starts], sorter=order)]] = best
-        return scores
+        return max_by_owner(vectors @ self.matrix[rows].T, self.owners[rows], wanted, scores)
 
     def name_hits(self, texts: list[str], columns: Sequence[int] | None = None) -> np.ndarray:
         """(passages, columns): how many of each recommendation's names a passage uses."""
@@ -75,6 +76,19 @@ class Profiles:
         return np.array([[sum(1 for name in names if name.found(*found)) for names in aliases] for found in seen], dtype=np.float32).reshape(
             len(texts), len(aliases)
         )
+
+    def name_cover(self, texts: list[str], columns: Sequence[int] | None = None) -> np.ndarray:
+        """(passages, columns): see `NameBags.cover`."""
+        return self.bags.cover(texts, np.arange(len(self.rec_ids)) if columns is None else np.asarray(columns, dtype=np.int64))
+
+
+def max_by_owner(values: np.ndarray, owners: np.ndarray, wanted: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """`out` (rows, wanted) with each row's largest value per owner filled in; the columns of `values`
+    (rows, entries) are grouped by owner (`owners`: one of `wanted` each)."""
+    starts = np.nonzero(np.r_[True, owners[1:] != owners[:-1]])[0]
+    order = np.argsort(wanted)
+    out[:, order[np.searchsorted(wanted, owners[starts], sorter=order)]] = np.maximum.reduceat(values, starts, axis=1)
+    return out
 
 
 NAME_STOPWORDS = frozenset(["the", "and", "for", "of", "to", "in", "on", "a", "an", "by", "with", "from", "its", "their", "at", "as", "or", "into", "s"])
@@ -107,10 +121,65 @@ class Name:
         alias = alias.strip()
         return cls((), alias) if ACRONYM.fullmatch(alias) else cls(tuple(form for form in name_forms(alias) if form.strip()))
 
+    @property
+    def stems(self) -> set[str]:
+        """The words of a phrase name (none for an acronym), as `NameBags` matches them."""
+        return set(self.forms[0].split()) if self.forms else set()
+
     def found(self, forms: tuple[str, ...], acronyms: set[str]) -> bool:
         if self.acronym:
             return self.acronym in acronyms
         return any(name in text for name in self.forms for text in forms)
+
+
+CLAUSE = re.compile(r"[.!?;:\u2022]\s+|\n+|,\s+|\s+and\s+to\s+")
+
+
+def clause_stems(text: str) -> list[set[str]]:
+    """The word stems of each clause of a passage (split at sentence ends, semicolons, colons, bullets
+    and commas), hyphenated words both split and joined: a list sentence gives one clause per item."""
+    return [set(" ".join(name_forms(clause)).split()) for clause in CLAUSE.split(text) if clause.strip()]
+
+
+@dataclass
+class NameBags:
+    """Every recommendation's phrase names as bags of word stems. A clause that uses all the words of
+    a name in any order ("reduce the number of national targets" for "number of national targets")
+    covers it; the run of words `Name` needs is rarer in how practitioners write."""
+
+    owners: np.ndarray  # (names,) the column each name belongs to
+    matrix: sparse.csr_matrix  # (names, stems) 1 where a name uses a stem
+    vocabulary: dict[str, int]
+
+    @classmethod
+    def build(cls, aliases: list[list[Name]]) -> NameBags:
+        bags = [(column, name.stems) for column, names in enumerate(aliases) for name in names if name.stems]
+        vocabulary: dict[str, int] = {}
+        rows, cols = [], []
+        for row, (_, stems) in enumerate(bags):
+            for stem in sorted(stems):
+                rows.append(row)
+                cols.append(vocabulary.setdefault(stem, len(vocabulary)))
+        matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(bags), max(1, len(vocabulary))))
+        return cls(np.array([column for column, _ in bags], dtype=np.int64), matrix, vocabulary)
+
+    def cover(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
+        """(passages, columns): the largest share of one name's words that one clause of a passage uses."""
+        found = np.zeros((len(texts), len(columns)), dtype=np.float32)
+        names = np.nonzero(np.isin(self.owners, columns))[0]  # grouped by owner, as built
+        clauses = [(row, stems) for row, text in enumerate(texts) for stems in clause_stems(text)]
+        used = [(i, self.vocabulary[stem]) for i, (_, stems) in enumerate(clauses) for stem in stems if stem in self.vocabulary]
+        if len(names) == 0 or not used:
+            return found
+        rows, stems = zip(*used)
+        incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, stems)), shape=(len(clauses), self.matrix.shape[1]))
+        chosen = self.matrix[names]
+        share = (incidence @ chosen.T).toarray() / np.asarray(chosen.sum(axis=1)).ravel()
+        passage_of = np.array([row for row, _ in clauses])  # clauses come in passage order
+        first = np.nonzero(np.r_[True, passage_of[1:] != passage_of[:-1]])[0]
+        per_passage = np.zeros((len(texts), len(names)), dtype=np.float32)
+        per_passage[passage_of[first]] = np.maximum.reduceat(share, first, axis=0)
+        return max_by_owner(per_passage, self.owners[names], columns, found)
 
 
 def word_stems(texts: Iterable[str]) -> set[str]:
@@ -134,26 +203,29 @@ def distinctive_terms(profiles: list[list[str]]) -> list[dict[str, float]]:
 class FeatureTally:
     """What the features need from a document's linkable passages, added a chunk of passages at a time
     (a long document's score matrix is never whole): per recommendation the best and second best
-    similarity, the passages on the topic (>= STRONG), and name and number references."""
+    similarity, the passages on the topic (>= STRONG), name and number references, and how fully one
+    clause covers a name."""
 
     top: np.ndarray  # (2, recommendations) float32: best, second best; -inf until seen
     strong: np.ndarray  # (recommendations,) passages on the topic
     names: np.ndarray  # (recommendations,) float32 name hits
     numbers: np.ndarray  # (recommendations,) float32 passages that cite the item
+    cover: np.ndarray  # (recommendations,) float32 best share of a name's words in one clause
     passages: int = 0
 
     @classmethod
     def empty(cls, recs: int) -> FeatureTally:
         zeros = np.zeros(recs, dtype=np.float32)
-        return cls(np.full((2, recs), -np.inf, dtype=np.float32), np.zeros(recs, dtype=np.int64), zeros, zeros.copy())
+        return cls(np.full((2, recs), -np.inf, dtype=np.float32), np.zeros(recs, dtype=np.int64), zeros, zeros.copy(), zeros.copy())
 
-    def add(self, scores: np.ndarray, names: np.ndarray, numbers: np.ndarray) -> None:
+    def add(self, scores: np.ndarray, names: np.ndarray, numbers: np.ndarray, cover: np.ndarray) -> None:
         """One chunk's linkable passages: (passages, recommendations) each."""
         if len(scores) == 0:
             return
         self.top = np.sort(np.concatenate([self.top, scores]), axis=0)[::-1][:2]
         self.strong = self.strong + (scores >= STRONG).sum(axis=0)
         self.names = self.names + names.sum(axis=0)
+        self.cover = np.maximum(self.cover, cover.max(axis=0))
         self.numbers = self.numbers + numbers.sum(axis=0)
         self.passages += len(scores)
 
@@ -172,7 +244,7 @@ def document_features(tally: FeatureTally, kind: str, priors: np.ndarray, terms:
     return np.column_stack(
         [
             best, second, best - best.mean(), best - priors, 1.0 / rank, best - best.max(),
-            np.log1p(tally.strong), terms, np.log1p(tally.names), np.log1p(tally.numbers),
+            np.log1p(tally.strong), terms, np.log1p(tally.names), tally.cover, np.log1p(tally.numbers),
             *[np.full(recs, value) for value in kind_columns],
         ]
     )  # fmt: skip

@@ -55,6 +55,7 @@ class DocumentView:
     closest_scores: np.ndarray  # and their similarities
     cited: dict[int, dict[int, tuple[int, float]]]  # column -> row -> (2 answered by the layout or 1 referenced, similarity)
     named: dict[int, dict[int, float]]  # column -> row -> similarity, where the passage uses one of the item's names
+    covered: dict[int, dict[int, float]]  # the same where one clause uses every word of a name (`NameBags`)
     leads: dict[int, str]  # passage id -> the lead-in of a list item
     overall: Reading | None  # stances read with `page_view`: the page's view (`PageView`)
     fetch: Callable[[list[int]], tuple[list[dict], np.ndarray]]  # rows -> their passages and vectors
@@ -68,16 +69,18 @@ class DocumentView:
         return replace(self, tally=replace(self.tally, numbers=np.zeros_like(self.tally.numbers)), cited={})
 
 
-def passage_signals(linker: Linker, passages: list[dict], vectors: np.ndarray, columns: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per passage and recommendation: the best profile similarity and the names used, and which
-    passages count at all (furniture and very short passages do not)."""
+def passage_signals(linker: Linker, passages: list[dict], vectors: np.ndarray, columns: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per passage and recommendation: the best profile similarity, the names used and how fully a
+    clause covers a name, and which passages count at all (furniture and very short passages do not)."""
     texts = [p["text"] for p in passages]
     scores = linker.profiles.passage_scores(vectors, columns)
     names = linker.profiles.name_hits(texts, columns)
+    cover = linker.profiles.name_cover(texts, columns)
     linkable = np.array([len(t.split()) >= linker.settings.min_words and not is_boilerplate(t) and v.any() for t, v in zip(texts, vectors)], dtype=bool)
     scores[~linkable] = -1.0
     names[~linkable] = 0
-    return scores, names, linkable
+    cover[~linkable] = 0
+    return scores, names, cover, linkable
 
 
 def passage_chunks(db: sqlite_utils.Database, document_id: int, size: int) -> Iterator[list[dict]]:
@@ -106,6 +109,7 @@ class Reader:
     parts: dict[str, list[np.ndarray]] = field(default_factory=lambda: {"closest": [], "closest_scores": [], "ids": []})
     cited: dict[int, dict[int, tuple[int, float]]] = field(default_factory=dict)
     named: dict[int, dict[int, float]] = field(default_factory=dict)
+    covered: dict[int, dict[int, float]] = field(default_factory=dict)
     leads: dict[int, str] = field(default_factory=dict)
     tally: FeatureTally = field(init=False)
     peak: np.ndarray = field(init=False)
@@ -123,10 +127,10 @@ class Reader:
     def add(self, passages: list[dict]) -> None:
         """Read one chunk: its signals into the tally, its possible carriers into the view."""
         vectors = vectors_for(self.db, [p["sha256"] for p in passages], self.linker.settings.model)
-        scores, names, linkable = passage_signals(self.linker, passages, vectors, self.columns)
+        scores, names, cover, linkable = passage_signals(self.linker, passages, vectors, self.columns)
         leads = self.lead_ins(passages)
         refs = self.references(passages)
-        self.tally.add(scores[linkable], names[linkable], refs[linkable].clip(0, 1))
+        self.tally.add(scores[linkable], names[linkable], refs[linkable].clip(0, 1), cover[linkable])
         self.stems |= word_stems(p["text"] for p, keep in zip(passages, linkable) if keep)
         self.peak = np.maximum(self.peak, scores.max(axis=0))
         order = (-scores).argsort(axis=1)[:, :CARRIER_RANK]
@@ -135,8 +139,9 @@ class Reader:
         self.parts["ids"].append(np.array([p["id"] for p in passages], dtype=np.int64))
         for row, column in zip(*np.nonzero(refs)):
             self.cited.setdefault(int(column), {})[self.rows + int(row)] = (int(refs[row, column]), float(scores[row, column]))
-        for row, column in zip(*np.nonzero(names)):
-            self.named.setdefault(int(column), {})[self.rows + int(row)] = float(scores[row, column])
+        for found, rows_by_column in ((names > 0, self.named), (cover >= 1, self.covered)):
+            for row, column in zip(*np.nonzero(found)):
+                rows_by_column.setdefault(int(column), {})[self.rows + int(row)] = float(scores[row, column])
         self.leads.update(leads)
         if self.page_view is not None:
             for row in np.nonzero(linkable)[0]:
@@ -168,7 +173,7 @@ class Reader:
         overall = self.page_view.reading() if self.page_view is not None else None
         return DocumentView(
             self.document, self.task, recs, self.tally, self.linker.priors[self.columns], terms, self.peak,
-            closest, scores, self.cited, self.named, self.leads, overall, self.fetcher(ids),
+            closest, scores, self.cited, self.named, self.covered, self.leads, overall, self.fetcher(ids),
         )  # fmt: skip
 
     def fetcher(self, ids: np.ndarray) -> Callable[[list[int]], tuple[list[dict], np.ndarray]]:
