@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -98,9 +99,10 @@ def background_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def classify(text: str, task: str) -> Verdict | None:
+def classify(text: str, task: str, changes_item: Callable[[str, int, int], bool] | None = None) -> Verdict | None:
     """The label of the weightiest cue in `text` (ties by priority), or None when no cue is found.
-    Read one sentence at a time (`tracker.readers`): one sentence is one vote."""
+    Read one sentence at a time (`tracker.readers`): one sentence is one vote. `changes_item` says
+    whether a change of quantity at a span is done to the item ("reduce pressure on services" is not)."""
     spec = rules()[task]
     scores: dict[str, float] = {}
     cues: dict[str, list[str]] = {}
@@ -113,6 +115,8 @@ def classify(text: str, task: str) -> Verdict | None:
                 continue
             claimed.append((found.start(), found.end()))
             if unrealised(text, found.start(), label, spec) or (label in changes and any(a <= found.start() < b for a, b in background)):
+                continue
+            if label in changes and changes_item is not None and not changes_item(text, found.start(), found.end()):
                 continue
             final = spec["negated"].get(label, label) if is_negated(text, found.start(), found.end()) else label
             shown = f"not {found.group(0)}" if final != label else found.group(0)

@@ -8,8 +8,10 @@ for the project (`data/training_sentences.jsonl` -> `data/readers.json`, refit w
 `python -m tracker.readers`), gives the probability, and names a label alone only when it is very sure:
 on outside pages it reads topic more than meaning. The government's own acts are positions, never
 the author's stance. A change of quantity or existence (cut, scrapped, raised) becomes a signal by
-the direction the recommendation asks for. A position reported in someone else's page is read from
-the sentences in which the government acts that name the item (`about`), when some do.
+the direction the recommendation asks for, and, when the item's names are known, counts only when
+done to the item ("reduce pressure on services" is no cut to the grant). A position reported in
+someone else's page is read from the sentences in which the government acts that name the item
+(`about`), when some do.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -89,17 +92,48 @@ def focus(parts: list[str], names: tuple[str, ...]) -> list[str]:
     return named or parts
 
 
-def cue_votes(parts: list[str], task: str) -> list[tuple[int, Verdict]]:
+def cue_votes(parts: list[str], task: str, names: tuple[str, ...] = ()) -> list[tuple[int, Verdict]]:
     """One verdict per sentence that has cues, with the sentence's position. A question votes for
-    nothing ("Is the fund being abolished? No.")."""
-    votes = []
+    nothing ("Is the fund being abolished? No."). With the item's names, a change of quantity votes
+    only when it is done to the item."""
+    votes, changes_item = [], changed_object(names) if task == "signal" and names else None
     for index, part in enumerate(parts):
         if task == "signal" and index and CONSEQUENCE.match(part) and BACKGROUND.search(parts[index - 1]):
             continue  # "This has meant ..." after a trend over years is more background
-        verdict = None if part.rstrip().endswith("?") else stance_verdict(part) if task == "stance" else classify(part, task)
+        verdict = None if part.rstrip().endswith("?") else stance_verdict(part) if task == "stance" else classify(part, task, changes_item)
         if verdict is not None:
             votes.append((index, verdict))
     return votes
+
+
+OBJECT_END = re.compile(r"[,;:()\u2013\u2014]|\b(?:and|but|while|whereas|which|who|although|though|because|so)\b", re.IGNORECASE)
+
+
+def changed_object(names: tuple[str, ...]) -> Callable[[str, int, int], bool]:
+    """Whether a change word at a span is done to the item: the words of its clause just after it
+    (what is cut) or just before it (what fell) hold an acronym of the item, the head word of one of
+    its names, or two words of one name ("cut their running costs", not "reduce pressure on health")."""
+    heads, stems = name_heads(names)
+
+    def check(text: str, start: int, end: int) -> bool:
+        after = OBJECT_END.split(text[end:], maxsplit=1)[0].split()[:6]
+        before = OBJECT_END.split(text[:start])[-1].split()[-5:]
+        window = " ".join(before + after)
+        words = set(stem_run(window).split())
+        return bool(set(ACRONYM.findall(window)) & heads) or bool(words & heads) or any(len(name & words) >= 2 for name in stems)
+
+    return check
+
+
+@lru_cache(maxsize=256)
+def name_heads(names: tuple[str, ...]) -> tuple[frozenset[str], list[frozenset[str]]]:
+    """The head word of each name (acronyms as written; the last word before any "of": "share of
+    budgets" -> share) and each longer name's word stems."""
+    heads = set()
+    for name in (name.strip() for name in names):
+        words = stem_run(re.split(r"\bof\b", name)[0]).split()
+        heads |= {name} if ACRONYM.fullmatch(name) else set(words[-1:])
+    return frozenset(heads), [frozenset(stem_run(name).split()) for name in names if len(stem_run(name).split()) >= 2]
 
 
 def stance_verdict(sentence: str) -> Verdict | None:
@@ -184,9 +218,10 @@ def read(
     names: tuple[str, ...] = (),
 ) -> Reading | None:
     """The reading of a passage (with its list lead-in) for a task. `reported`: a position read in
-    someone else's document (`reporting`; None when there is none); `names`: the item's names."""
+    someone else's document (`reporting`; None when there is none); `names`: the item's names (which
+    sentences report a position; which changes are done to the item)."""
     parts = reporting(text, lead_in, names) if reported else ([lead_in] if lead_in else []) + sentences(text)
-    votes = cue_votes(parts, task)
+    votes = cue_votes(parts, task, names if task == "signal" else ())
     if task == "signal":
         votes = [(index, Verdict(by_direction(verdict, direction), verdict.cues, verdict.score)) for index, verdict in votes]
     verdict = strongest(votes, rules()[task].get("caveat_order"))

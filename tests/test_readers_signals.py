@@ -1,0 +1,64 @@
+"""Evidence signals, pinned on sentences written for these tests: the words each label is said in, a
+first step is not the whole job, a call is not an event, and a change of quantity counts only when it
+is done to the item."""
+
+import pytest
+
+from tracker.classify import classify
+from tracker.readers import changed_object, read
+
+RUNNING_COSTS = ("ICB running cost allowance", "running costs of integrated care boards", "RCA")
+GRANT = ("public health grant", "council public health budgets")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The department has set up a joint unit for the programme.", "implemented"),
+        ("The regulator now requires every board to publish its plan.", "implemented"),
+        ("Updated guidance was sent to councils in May.", "implemented"),
+        ("The agreement was signed by both parties in March.", "implemented"),
+        ("Work on the new strategy started in October.", "in_progress"),
+        ("The shift to shared roles is gaining pace across the region.", "in_progress"),
+        ("The charity has been working with five areas on the model.", "in_progress"),
+        ("The department introduced the first phase of the scheme.", "in_progress"),  # a first step is not the whole job
+        ("The national board has met twice since the summer.", "in_progress"),
+        ("The minister welcomed the proposal to introduce longer budgets.", "planned"),
+        ("The letter confirmed the direction of travel for the sector.", "planned"),  # a direction is not a result
+        ("The absence of a funded plan remains a glaring omission.", "stalled"),
+    ],
+)
+def test_each_label_is_read_in_its_own_words(text, expected):
+    assert read("signal", text).label == expected
+
+
+def test_a_call_is_a_mention_not_an_event():
+    reading = read("signal", "Councils have urged ministers to leave the arrangements alone.")
+    assert (reading.label, reading.cues) == ("mention", ("urged",))
+    assert read("signal", "Councils urged ministers to act, and new rules were introduced in May.").label != "mention"  # any event outweighs a call
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "expected"),
+    [
+        ("Boards have been told to cut their running costs by half.", RUNNING_COSTS, "reversed"),
+        ("The RCA was reduced by a third.", RUNNING_COSTS, "reversed"),  # the acronym as written
+        ("The public health grant was cut again this year.", GRANT, "reversed"),  # the head word of a name
+        ("The new plans aim to reduce duplication across the system.", RUNNING_COSTS, "mention"),
+        ("The settlement will help reduce pressure on health services.", GRANT, "mention"),
+    ],
+)
+def test_a_change_counts_only_when_done_to_the_item(text, names, expected):
+    assert read("signal", text, direction="more" if names is GRANT else "stop", names=names).label == expected
+
+
+def test_without_names_every_change_counts():
+    assert read("signal", "The new plans reduce duplication across the system.", direction="stop").label == "reversed"
+
+
+def test_the_object_is_looked_for_in_the_clause_of_the_change():
+    check = changed_object(GRANT)
+    text = "Councils welcomed the public health grant, but said it would do little to reduce pressure."
+    start = text.index("reduce")
+    assert not check(text, start, start + len("reduce"))
+    assert classify(text, "signal", check) is None
