@@ -245,7 +245,7 @@ def readings(
 def reading_for(view: DocumentView, rec: dict, text: str, vector: np.ndarray, lead: str | None, declared_signals: dict) -> Reading | None:
     """A carrying passage read for the document's task: a curated digest's declared signal wins, and
     a stance with no cue of its own takes the page's overall view."""
-    reading = read(view.task, text, vector, lead, rec["direction"])
+    reading = read(view.task, text, vector, lead, rec["direction"], names=names_of(rec))
     if reading is not None and view.task == "signal" and rec["slug"] in declared_signals:
         return declared(declared_signals[rec["slug"]], reading)
     if reading is not None and view.overall is not None and reading.label == "neutral" and not reading.cues:
