@@ -23,3 +23,12 @@ def test_readme_quick_start_has_the_two_commands():
     assert "python -m pytest" in README
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text(encoding="utf-8")
     assert "python -m pytest" in ci.splitlines()[-1]
+
+
+def test_demo_finds_the_bundled_corpus_from_any_folder(tmp_path, monkeypatch):
+    """`tracker demo` run outside the checkout still finds the corpus beside the package."""
+    from tracker.commands.building import bundled_corpus
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRACKER_CORPUS", raising=False)
+    assert bundled_corpus() == Path(__file__).resolve().parents[1] / "corpus" / "hewitt-2023"

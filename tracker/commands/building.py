@@ -16,7 +16,7 @@ from .status import print_status
 def bundled_corpus() -> Path:
     """The Hewitt corpus shipped with the project (TRACKER_CORPUS overrides)."""
     candidates = [Path(os.environ["TRACKER_CORPUS"])] if os.environ.get("TRACKER_CORPUS") else []
-    candidates += [Path(__file__).resolve().parents[1] / "corpus" / "hewitt-2023", Path.cwd() / "corpus" / "hewitt-2023"]
+    candidates += [Path(__file__).resolve().parents[2] / "corpus" / "hewitt-2023", Path.cwd() / "corpus" / "hewitt-2023"]
     for candidate in candidates:
         if (candidate / "manifest.yaml").exists():
             return candidate
