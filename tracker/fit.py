@@ -2,7 +2,8 @@
 declarations and every person's confirm/reject in a database) and the sentence readers.
 
 `tracker fit DB` refits the scorer into DB (table `models`), so a team's decisions improve its own
-tracker; it prints the held-out figures of the old and the new scorer on the same examples.
+tracker; it prints the held-out figures of the old and the new scorer on the same examples. The
+readers learn from labelled pages too, through weak sentence labels (`weak_examples`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
-from .link import Linker, make_linker, view_document
+from .link import Linker, make_linker, names_of, view_document
+from .readers import READ_TASKS, about, read, sentences
 from .recommendations import resolve_id
 from .scorer import LinkScorer, fit_scorer, load_scorer, pair_metrics
 
 PAGE_WEIGHT = 10.0  # a labelled real page counts more than one of our own digests
 DECISION_WEIGHT = 5.0  # and a person's decision more still
+WEAK_PER_PAGE = 3  # sentences a page gives a reader per task, so no page dominates
 
 
 @dataclass
@@ -117,3 +120,48 @@ def fit_link_scorer(db: sqlite_utils.Database, labelled: dict[str, dict[int, set
         "auto_threshold": scorer.auto_threshold,
     }
     return scorer, report
+
+
+def weak_examples(db: sqlite_utils.Database, pages: list[dict], documents: dict[str, int]) -> list[dict]:
+    """Sentences for the readers from linked labelled pages, each labelled with its page's gold
+    reading of an item (a label per page and item, so weak): from the passages that carry the item,
+    the sentences whose cues say the gold label, then those that name the item and have no cue (a
+    sentence whose cue says otherwise is about something else); `WEAK_PER_PAGE` per page and task."""
+    examples: list[dict] = []
+    for page in (page for page in pages if page["id"] in documents):
+        review = db.table("documents").get(documents[page["id"]])["review"]
+        found: list[tuple[int, str, str, str]] = []
+        for item in page["items"]:
+            rec_id = resolve_id(db, item["recommendation"], review)
+            if rec_id is not None:
+                found += item_sentences(db, documents[page["id"]], item, db.table("recommendations").get(rec_id))
+        for task in READ_TASKS:
+            kept = dict.fromkeys((text, label) for rank, text, label, of in sorted(found, key=lambda row: row[0]) if of == task)
+            examples += [{"task": task, "label": label, "text": text} for text, label in list(kept)[:WEAK_PER_PAGE]]
+    return examples
+
+
+def item_sentences(db: sqlite_utils.Database, document_id: int, item: dict, rec: dict) -> list[tuple[int, str, str, str]]:
+    """(rank, sentence, gold label, task) for each sentence of the passages linked to a labelled
+    item that may stand for one of its gold labels (`sentence_rank`)."""
+    rows = db.query(
+        "select text from passages where id in (select passage_id from links where document_id = ? and recommendation_id = ?) order by seq",
+        [document_id, rec["id"]],
+    )
+    found = []
+    for text in (part for row in rows for part in sentences(row["text"])):
+        for task in (task for task in READ_TASKS if item.get(task)):
+            rank = sentence_rank(task, text, item[task], rec)
+            if rank is not None:
+                found.append((rank, text, item[task], task))
+    return found
+
+
+def sentence_rank(task: str, text: str, label: str, rec: dict) -> int | None:
+    """0 when the sentence's cues say the gold label, 1 when it names the item and has no cue, None
+    when it should not be an example."""
+    names = names_of(rec)
+    reading = read(task, text, direction=rec["direction"], names=names)
+    if reading is not None and reading.cues:
+        return 0 if reading.label == label else None
+    return 1 if about(text, names) else None

@@ -5,8 +5,9 @@ Cue rules decide (`data/cues.json`, negation-aware, one vote per sentence, stren
 repetition; questions, calls, purposes and trends over years do not vote) and stay as the visible
 explanation. A logistic model over the passage's embedding, trained on labelled sentences written
 for the project (`data/training_sentences.jsonl` -> `data/readers.json`, refit with
-`python -m tracker.readers`), gives the probability, and names a label alone only when it is very sure:
-on outside pages it reads topic more than meaning. The government's own acts are positions, never
+`python -m tracker.readers`) and, through `tracker fit --readers-out`, on weak sentence labels from
+the tuning pages (`fit.weak_examples`; the spec counts them), gives the probability, and names a
+label alone only when it is very sure: on outside pages it reads topic more than meaning. The government's own acts are positions, never
 the author's stance. A change of quantity or existence (cut, scrapped, raised) becomes a signal by
 the direction the recommendation asks for, and, when the item's names are known, counts only when
 done to the item ("reduce pressure on services" is no cut to the grant). A position reported in
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,6 +48,8 @@ ANSWERS = re.compile(
     r"\b(?:recommend\w*|review|proposals?|call(?:s|ed)?\s+(?:for|to)|hewitt|report|targets?|ask\w*|idea|priorit\w*|the\s+need\s+for)\b", re.IGNORECASE
 )
 TRAINING = "training_sentences.jsonl"
+READ_TASKS = ("stance", "signal", "position")
+WEAK_WEIGHT = 0.5  # a sentence labelled by its page's reading counts less than one written for its label
 
 
 @dataclass
@@ -276,27 +280,30 @@ def training_examples() -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def fit_readers(embedder: Embedder) -> dict:
-    """Fit one model per task on the project's labelled sentences; the spec `data/readers.json` holds."""
-    examples = training_examples()
+def fit_readers(embedder: Embedder, weak: list[dict] | None = None) -> dict:
+    """Fit one model per task on the project's labelled sentences plus `weak` ones (labelled by their
+    page, `fit.weak_examples`, weighing less); the spec `data/readers.json` holds."""
+    examples = training_examples() + list(weak or [])
+    weights = np.array([1.0] * (len(examples) - len(weak or [])) + [WEAK_WEIGHT] * len(weak or []))
     vectors = embedder.encode([example["text"] for example in examples])
     models = {}
-    for task in ("stance", "signal", "position"):
+    for task in READ_TASKS:
         rows = [i for i, example in enumerate(examples) if example["task"] == task]
-        models[task] = fit_logistic(vectors[rows], [examples[i]["label"] for i in rows], l2=16.0).as_dict()
+        models[task] = fit_logistic(vectors[rows], [examples[i]["label"] for i in rows], l2=16.0, sample_weight=weights[rows]).as_dict()
     digest = hashlib.sha256((resources.files("tracker") / "data" / TRAINING).read_bytes()).hexdigest()
-    return {"training_sha256": digest, "model": embedder.name, "models": models}
+    return {"training_sha256": digest, "weak_examples": len(weak or []), "model": embedder.name, "models": models}
 
 
-def refit(path: str | None = None) -> dict:
-    """Refit the readers on the training sentences and write the spec (default: the package's
-    `data/readers.json`); run `python -m tracker.readers` after editing the sentences."""
+def refit(path: str | Path | None = None, weak: list[dict] | None = None) -> dict:
+    """Refit the readers on the training sentences (and `weak` ones) and write the spec (default: the
+    package's `data/readers.json`); run `python -m tracker.readers` after editing the sentences."""
     from .embed import get_embedder
 
-    spec = fit_readers(get_embedder())
+    spec = fit_readers(get_embedder(), weak)
     target = path or str(resources.files("tracker") / "data" / "readers.json")
     with open(target, "w", encoding="utf-8") as handle:
         json.dump(spec, handle, separators=(",", ":"))
+    reader_models.cache_clear()
     return spec
 
 

@@ -175,11 +175,18 @@ def score_page(report: PageReport, page: dict, gold: dict, predicted: dict, db: 
             report.add(kind, "status_change", tp=int(moved), fn=int(not moved))
 
 
+@contextmanager
+def pages_in_copy(db_path: Path, pages: list[dict], texts: Path) -> Iterator[tuple[sqlite_utils.Database, dict[str, int], list[str]]]:
+    """A throwaway copy of the database with the pages ingested: (copy, page id -> document id, ids without text)."""
+    with database_copy(db_path) as db:
+        documents, missing = ingest_pages(db, pages, texts, review=only_review(db))
+        yield db, documents, missing
+
+
 def evaluate_pages(db_path: Path, pages: list[dict], texts: Path, progress: Progress = no_progress) -> PageReport:
     """Ingest the pages into a copy of the database, link them, and score them; the database itself
     is not touched."""
-    with database_copy(db_path) as db:
-        documents, missing = ingest_pages(db, pages, texts, review=only_review(db))
+    with pages_in_copy(db_path, pages, texts) as (db, documents, missing):
         link(db, document_ids=list(documents.values()), progress=progress)
         return score_pages(db, pages, documents, missing)
 
@@ -188,8 +195,17 @@ def fit_on_pages(db_path: Path, pages: list[dict], texts: Path, progress: Progre
     """Fit the link scorer on labelled pages (ingested into a copy), the corpus and DB's decisions."""
     from .fit import corpus_labels, fit_link_scorer, page_labels
 
-    with database_copy(db_path) as db:
-        documents, missing = ingest_pages(db, pages, texts, review=only_review(db))
+    with pages_in_copy(db_path, pages, texts) as (db, documents, missing):
         embed_all(db, progress)
         scorer, report = fit_link_scorer(db, {"pages": page_labels(db, pages, documents), "corpus": corpus_labels(db)})
         return scorer, {**report, "missing_texts": missing}
+
+
+def reader_examples(db_path: Path, pages: list[dict], texts: Path, progress: Progress = no_progress) -> list[dict]:
+    """Weak sentence examples for the readers from labelled pages, linked in a copy of the database
+    (`fit.weak_examples`); they are held in memory only: page text is never written anywhere."""
+    from .fit import weak_examples
+
+    with pages_in_copy(db_path, pages, texts) as (db, documents, _):
+        link(db, document_ids=list(documents.values()), progress=progress)
+        return weak_examples(db, pages, documents)

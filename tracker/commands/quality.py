@@ -80,22 +80,32 @@ def print_page_report(db: Path, gold: Path, texts: Path, split: str, show_errors
 @click.option("--gold", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Page gold file: fit on its tuning half too.")
 @TEXTS_OPTION
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the fitted scorer to this JSON file.")
+@click.option(
+    "--readers-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also refit the sentence readers on the training sentences plus the tuning pages (needs --gold and --texts) and write them to this JSON file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, as_json: bool) -> None:
+def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, readers_out: Path | None, as_json: bool) -> None:
     """Refit the link scorer into DB from every person's confirm/reject in DB, the corpus digests'
     declared items, and (with --gold and --texts) the tuning half of a page gold file.
 
     Prints the held-out precision, recall and F1 before and after on the same examples, and the
     two thresholds chosen: `link` (shown as evidence) and `auto` (precision >= 0.9: decides a status
     without a person). Run `tracker link DB --rebuild` afterwards to apply it.
+
+    With --readers-out, the readers also learn from the tuning pages: the sentences of the passages
+    linked to each labelled item whose cues say the page's label, or that name the item and have no
+    cue, at most three per page and task, each weighing half a written sentence. Write them to
+    tracker/data/readers.json to adopt them.
     """
     from ..fit import corpus_labels, fit_link_scorer
     from ..realtext import fit_on_pages, read_pages
     from ..scorer import save_scorer
 
     database = connect(db)
-    if (gold is None) != (texts is None):
-        fail("give --gold and --texts together")
+    if (gold is None) != (texts is None) or (readers_out is not None and gold is None):
+        fail("give --gold and --texts together (--readers-out needs both)")
     try:
         if gold is not None and texts is not None:
             scorer, report = fit_on_pages(db, read_pages(gold, "tune"), texts, progress_bar)
@@ -106,6 +116,8 @@ def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, as_js
     save_scorer(database, scorer)
     if out:
         out.write_text(json.dumps(scorer.as_dict(), indent=1), encoding="utf-8")
+    if readers_out is not None and gold is not None and texts is not None:
+        report["readers"] = refit_readers(db, read_pages(gold, "tune"), texts, readers_out)
     if as_json:
         return echo_json(report)
     click.echo(f"examples: {report['examples']}, {report['positives']} linked")
@@ -113,3 +125,18 @@ def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, as_js
         if report.get(name):
             click.echo(f"{name:<20} precision {report[name]['precision']:.2f}  recall {report[name]['recall']:.2f}  F1 {report[name]['f1']:.2f}")
     click.echo(f"thresholds: link {scorer.link_threshold}, auto {scorer.auto_threshold}; saved in {db}" + (f" and {out}" if out else ""))
+    if "readers" in report:
+        click.echo(f"readers: {report['readers']['by_task']} sentences from the pages besides the written ones; saved in {readers_out}")
+
+
+def refit_readers(db: Path, pages: list[dict], texts: Path, target: Path) -> dict:
+    """Refit the readers with weak examples from the pages (linked in a copy of DB, with the scorer just fitted) and write them to `target`."""
+    from ..readers import refit
+    from ..realtext import reader_examples
+
+    try:
+        weak = reader_examples(db, pages, texts, progress_bar)
+    except TrackerError as error:
+        fail(str(error))
+    spec = refit(target, weak)
+    return {"weak_examples": spec["weak_examples"], "by_task": {task: sum(1 for row in weak if row["task"] == task) for task in spec["models"]}}
