@@ -9,8 +9,8 @@ from tracker.attribution import government_acts, names_government, speaker, with
 from tracker.classify import Verdict
 from tracker.context import is_boilerplate, lead_ins, with_lead_in
 from tracker.learn import LogisticModel
+from tracker.names import ACRONYM, Name, name_forms
 from tracker.readers import read, sentences, strongest
-from tracker.scorer import ACRONYM, Name, name_forms
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ import pytest
 from tracker import link
 from tracker.attribution import government_acts, speaks_for_government
 from tracker.link import inherit, position_carriers, reading_for, readings
-from tracker.readers import Reading, about, focus, read
+from tracker.names import mentions
+from tracker.readers import Reading, focus, read
 
 SHARE = ("prevention share of ICS budgets", "proportion of spend on prevention", "capitation")
 DEFINITION = ("definition of preventative spend", "prevention baseline")
@@ -30,7 +31,7 @@ CQC = ("CQC", "CQC assessment of integrated care systems")
     ],
 )
 def test_a_sentence_is_about_an_item_when_it_names_it(sentence, names, expected):
-    assert about(sentence, names) is expected
+    assert mentions(sentence, names) is expected
 
 
 def test_focus_keeps_the_sentences_that_name_the_item_when_some_do():

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.link import carriers
-from tracker.scorer import FEATURES, FeatureTally, Name, Profiles, clause_stems, document_features
+from tracker.names import Name, clause_stems
+from tracker.scorer import FEATURES, FeatureTally, Profiles, document_features
 from tracker.view import DocumentView
 
 

@@ -15,7 +15,8 @@ import numpy as np
 import sqlite_utils
 
 from .link import Linker, make_linker, names_of, view_document
-from .readers import READ_TASKS, about, read, sentences
+from .names import mentions
+from .readers import READ_TASKS, read, sentences
 from .recommendations import resolve_id
 from .scorer import LinkScorer, fit_scorer, load_scorer, pair_metrics
 
@@ -164,4 +165,4 @@ def sentence_rank(task: str, text: str, label: str, rec: dict) -> int | None:
     reading = read(task, text, direction=rec["direction"], names=names)
     if reading is not None and reading.cues:
         return 0 if reading.label == label else None
-    return 1 if about(text, names) else None
+    return 1 if mentions(text, names) else None

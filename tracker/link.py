@@ -26,9 +26,10 @@ from . import __version__
 from .db import utcnow
 from .embed import MODEL_NAME, text_hash, vectors_for
 from .errors import TrackerError
+from .names import Name
 from .readers import Reading, declared, read
 from .recommendations import profile_texts, refresh_mentions
-from .scorer import LinkScorer, Name, Profiles, distinctive_terms, load_scorer
+from .scorer import LinkScorer, Profiles, distinctive_terms, load_scorer
 from .view import DocumentView, view_document
 
 MIN_PASSAGE_WORDS = 6

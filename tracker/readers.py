@@ -12,7 +12,7 @@ the author's stance. A change of quantity or existence (cut, scrapped, raised) b
 the direction the recommendation asks for, and, when the item's names are known, counts only when
 done to the item ("reduce pressure on services" is no cut to the grant). A position reported in
 someone else's page is read from the sentences in which the government acts that name the item
-(`about`), when some do.
+(`names.mentions`), when some do.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 from .attribution import government_acts, names_government, speaker, speaks_for_government, without_government
 from .classify import BACKGROUND, Verdict, classify, cue_pattern, rules, target_dates
 from .learn import LogisticModel, fit_logistic
-from .scorer import ACRONYM, stem_run
+from .names import ACRONYM, heads, mentions, stem_run
 
 if TYPE_CHECKING:
     from .embed import Embedder
@@ -71,28 +71,10 @@ def sentences(text: str) -> list[str]:
     return [part.strip() for part in SENTENCE.split(text) if part.strip()]
 
 
-def about(sentence: str, names: tuple[str, ...]) -> bool:
-    """Whether a sentence names an item: one of its acronyms as written, or every word but one (and at
-    least two) of one of its longer names, in any order ("the share of ICS budgets going to prevention")."""
-    words, acronyms = set(stem_run(sentence).split()), set(ACRONYM.findall(sentence))
-    return any(name in acronyms if isinstance(name, str) else len(name & words) >= max(2, len(name) - 1) for name in name_stems(names))
-
-
-@lru_cache(maxsize=256)
-def name_stems(names: tuple[str, ...]) -> list[str | frozenset[str]]:
-    """Each name as an acronym (matched as written) or as the set of its word stems (one-word names
-    other than acronyms are left out: "capitation" would match "capital")."""
-    found: list[str | frozenset[str]] = []
-    for name in (name.strip() for name in names):
-        stems = frozenset(stem_run(name).split())
-        found += [name] if ACRONYM.fullmatch(name) else [stems] if len(stems) >= 2 else []
-    return found
-
-
 def focus(parts: list[str], names: tuple[str, ...]) -> list[str]:
     """The sentences of a passage that name the item, when some do: the government rejecting one
     item and working on another in the next sentence is two positions, not two votes on each."""
-    named = [part for part in parts if about(part, names)] if names else []
+    named = [part for part in parts if mentions(part, names)] if names else []
     return named or parts
 
 
@@ -117,27 +99,16 @@ def changed_object(names: tuple[str, ...]) -> Callable[[str, int, int], bool]:
     """Whether a change word at a span is done to the item: the words of its clause just after it
     (what is cut) or just before it (what fell) hold an acronym of the item, the head word of one of
     its names, or two words of one name ("cut their running costs", not "reduce pressure on health")."""
-    heads, stems = name_heads(names)
+    head_words, stems = heads(names)
 
     def check(text: str, start: int, end: int) -> bool:
         after = OBJECT_END.split(text[end:], maxsplit=1)[0].split()[:6]
         before = OBJECT_END.split(text[:start])[-1].split()[-5:]
         window = " ".join(before + after)
         words = set(stem_run(window).split())
-        return bool(set(ACRONYM.findall(window)) & heads) or bool(words & heads) or any(len(name & words) >= 2 for name in stems)
+        return bool(set(ACRONYM.findall(window)) & head_words) or bool(words & head_words) or any(len(name & words) >= 2 for name in stems)
 
     return check
-
-
-@lru_cache(maxsize=256)
-def name_heads(names: tuple[str, ...]) -> tuple[frozenset[str], list[frozenset[str]]]:
-    """The head word of each name (acronyms as written; the last word before any "of": "share of
-    budgets" -> share) and each longer name's word stems."""
-    heads = set()
-    for name in (name.strip() for name in names):
-        words = stem_run(re.split(r"\bof\b", name)[0]).split()
-        heads |= {name} if ACRONYM.fullmatch(name) else set(words[-1:])
-    return frozenset(heads), [frozenset(stem_run(name).split()) for name in names if len(stem_run(name).split()) >= 2]
 
 
 def stance_verdict(sentence: str) -> Verdict | None:
@@ -246,7 +217,7 @@ def reporting(text: str, lead_in: str | None, names: tuple[str, ...]) -> list[st
     the item; of a passage's sentences, only those that name the item when some do."""
     by_government = lead_in is not None and speaks_for_government(lead_in)
     parts = ([lead_in] if lead_in else []) + focus(sentences(text), names)
-    return [part for part in parts if (by_government or government_acts(part)) and (ANSWERS.search(f"{lead_in or ''} {part}") or about(part, names))]
+    return [part for part in parts if (by_government or government_acts(part)) and (ANSWERS.search(f"{lead_in or ''} {part}") or mentions(part, names))]
 
 
 @dataclass

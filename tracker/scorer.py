@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
 import numpy as np
 import sqlite_utils
-from scipy import sparse
 
 from .db import utcnow
 from .learn import LogisticModel, fit_logistic
+from .names import ACRONYM, Name, NameBags, max_by_owner, name_forms, word_stems
 
 FEATURES = [
     "best", "second", "centred", "lift", "inverse_rank", "margin", "strong_passages", "term_share",
@@ -80,111 +79,6 @@ class Profiles:
     def name_cover(self, texts: list[str], columns: Sequence[int] | None = None) -> np.ndarray:
         """(passages, columns): see `NameBags.cover`."""
         return self.bags.cover(texts, np.arange(len(self.rec_ids)) if columns is None else np.asarray(columns, dtype=np.int64))
-
-
-def max_by_owner(values: np.ndarray, owners: np.ndarray, wanted: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """`out` (rows, wanted) with each row's largest value per owner filled in; the columns of `values`
-    (rows, entries) are grouped by owner (`owners`: one of `wanted` each)."""
-    starts = np.nonzero(np.r_[True, owners[1:] != owners[:-1]])[0]
-    order = np.argsort(wanted)
-    out[:, order[np.searchsorted(wanted, owners[starts], sorter=order)]] = np.maximum.reduceat(values, starts, axis=1)
-    return out
-
-
-NAME_STOPWORDS = frozenset(["the", "and", "for", "of", "to", "in", "on", "a", "an", "by", "with", "from", "its", "their", "at", "as", "or", "into", "s"])
-ACRONYM = re.compile(r"\b[A-Z][A-Za-z]{0,2}[A-Z]{1,4}s?\b")
-
-
-def stem_run(text: str) -> str:
-    """' natio peer revie offer ': the content words cut to five letters, between spaces, so a name
-    is found as a run of words whatever the punctuation, plural or spelling ("programme"/"program")."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return " " + " ".join(word[:5] for word in words if word not in NAME_STOPWORDS) + " "
-
-
-def name_forms(text: str) -> tuple[str, ...]:
-    """A passage's word runs with hyphenated words split and joined ("ring-fenced", "ringfenced")."""
-    lower = text.lower()
-    return stem_run(lower), stem_run(re.sub(r"(?<=[a-z])-(?=[a-z])", "", lower))
-
-
-@dataclass(frozen=True)
-class Name:
-    """A name the register gives an item: an acronym matched as written, or a phrase matched as a run
-    of words in a passage (any punctuation, hyphenation, plural or spelling between)."""
-
-    forms: tuple[str, ...]
-    acronym: str | None = None
-
-    @classmethod
-    def parse(cls, alias: str) -> Name:
-        alias = alias.strip()
-        return cls((), alias) if ACRONYM.fullmatch(alias) else cls(tuple(form for form in name_forms(alias) if form.strip()))
-
-    @property
-    def stems(self) -> set[str]:
-        """The words of a phrase name (none for an acronym), as `NameBags` matches them."""
-        return set(self.forms[0].split()) if self.forms else set()
-
-    def found(self, forms: tuple[str, ...], acronyms: set[str]) -> bool:
-        if self.acronym:
-            return self.acronym in acronyms
-        return any(name in text for name in self.forms for text in forms)
-
-
-CLAUSE = re.compile(r"[.!?;:\u2022]\s+|\n+|,\s+|\s+and\s+to\s+")
-
-
-def clause_stems(text: str) -> list[set[str]]:
-    """The word stems of each clause of a passage (split at sentence ends, semicolons, colons, bullets
-    and commas), hyphenated words both split and joined: a list sentence gives one clause per item."""
-    return [set(" ".join(name_forms(clause)).split()) for clause in CLAUSE.split(text) if clause.strip()]
-
-
-@dataclass
-class NameBags:
-    """Every recommendation's phrase names as bags of word stems. A clause that uses all the words of
-    a name in any order ("reduce the number of national targets" for "number of national targets")
-    covers it; the run of words `Name` needs is rarer in how practitioners write."""
-
-    owners: np.ndarray  # (names,) the column each name belongs to
-    matrix: sparse.csr_matrix  # (names, stems) 1 where a name uses a stem
-    vocabulary: dict[str, int]
-
-    @classmethod
-    def build(cls, aliases: list[list[Name]]) -> NameBags:
-        bags = [(column, name.stems) for column, names in enumerate(aliases) for name in names if name.stems]
-        vocabulary: dict[str, int] = {}
-        rows, cols = [], []
-        for row, (_, stems) in enumerate(bags):
-            for stem in sorted(stems):
-                rows.append(row)
-                cols.append(vocabulary.setdefault(stem, len(vocabulary)))
-        matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(bags), max(1, len(vocabulary))))
-        return cls(np.array([column for column, _ in bags], dtype=np.int64), matrix, vocabulary)
-
-    def cover(self, texts: list[str], columns: np.ndarray) -> np.ndarray:
-        """(passages, columns): the largest share of one name's words that one clause of a passage uses."""
-        found = np.zeros((len(texts), len(columns)), dtype=np.float32)
-        names = np.nonzero(np.isin(self.owners, columns))[0]  # grouped by owner, as built
-        clauses = [(row, stems) for row, text in enumerate(texts) for stems in clause_stems(text)]
-        used = [(i, self.vocabulary[stem]) for i, (_, stems) in enumerate(clauses) for stem in stems if stem in self.vocabulary]
-        if len(names) == 0 or not used:
-            return found
-        rows, stems = zip(*used)
-        incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, stems)), shape=(len(clauses), self.matrix.shape[1]))
-        chosen = self.matrix[names]
-        share = (incidence @ chosen.T).toarray() / np.asarray(chosen.sum(axis=1)).ravel()
-        passage_of = np.array([row for row, _ in clauses])  # clauses come in passage order
-        first = np.nonzero(np.r_[True, passage_of[1:] != passage_of[:-1]])[0]
-        per_passage = np.zeros((len(texts), len(names)), dtype=np.float32)
-        per_passage[passage_of[first]] = np.maximum.reduceat(share, first, axis=0)
-        return max_by_owner(per_passage, self.owners[names], columns, found)
-
-
-def word_stems(texts: Iterable[str]) -> set[str]:
-    """The stems `stem_run` finds in the texts; the stems of a document are the union of its chunks'."""
-    return set(stem_run(" ".join(texts)).split())
 
 
 def distinctive_terms(profiles: list[list[str]]) -> list[dict[str, float]]:
