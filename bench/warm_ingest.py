@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -38,6 +37,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="a linked database to copy (default: build the bundled corpus)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sqlite_utils.db import sqlite3  # the SQLite library tracker's connections use
+
     from tracker import open_db
     from tracker.build import build, ingest_and_link
     from tracker.embed import get_embedder
@@ -49,9 +50,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tracker-warm-") as scratch:
         target = Path(scratch) / "t.db"
         db = open_db(target)
-        if args.db:
-            shutil.copy(args.db, target)
-            db = open_db(target)
+        if args.db:  # SQLite's backup, so a live WAL is copied too (a file copy would miss it)
+            source = sqlite3.connect(args.db)
+            source.backup(db.conn)
+            source.close()
         else:
             build(db, ROOT / "corpus" / "hewitt-2023")
         timings, floors, sizes = [], [], []

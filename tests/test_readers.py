@@ -165,6 +165,27 @@ def test_regretting_a_government_refusal_supports_the_item():
     assert stance.label == "support" and stance.cues == ("disappointed + turned down",)
 
 
+WORKFORCE_PLAN = ("social care workforce strategy", "care workforce plan", "workforce plan for social care")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The absence of a credible care workforce plan is still a glaring omission in the reforms.",
+        "Providers regret the lack of a workforce plan for social care, which would steady recruitment.",
+        "Yet the social care workforce strategy is still missing, two years on.",
+    ],
+)
+def test_regretting_that_the_item_is_missing_supports_it(sentence):
+    stance = read("stance", sentence, names=WORKFORCE_PLAN)
+    assert stance.label == "support" and stance.cues[0].endswith("+ item")
+
+
+def test_a_missing_thing_that_is_not_the_item_is_no_support():
+    assert read("stance", "The lack of detail on funding is a worry for providers.", names=WORKFORCE_PLAN).label == "concern"
+    assert read("stance", "The absence of a credible care workforce plan is a glaring omission.").label != "support"  # no names, no rule
+
+
 def test_a_caveat_does_not_turn_support_into_concern():
     assert read("stance", "We welcome the review. However, we are concerned about funding.").label == "support"
     assert read("stance", "We are concerned about funding for the new duty.").label == "concern"

@@ -62,3 +62,24 @@ def test_the_object_is_looked_for_in_the_clause_of_the_change():
     start = text.index("reduce")
     assert not check(text, start, start + len("reduce"))
     assert classify(text, "signal", check) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "To ask the Secretary of State for Health and Social Care whether his Department plans to cut the ICB running cost allowance.",
+        "Question to the Department of Health and Social Care: To ask the Secretary of State, what plans there are to abolish the RCA.",
+        "Will the running costs of integrated care boards be cut again next year?",
+    ],
+)
+def test_a_question_is_no_event_even_without_a_question_mark(question):
+    assert read("signal", question, direction="stop", names=RUNNING_COSTS).label == "mention"
+
+
+def test_the_answer_to_a_written_question_is_read():
+    text = (
+        "To ask the Secretary of State whether his Department plans to review the ICB running cost allowance. "
+        "Boards have been told to cut their running costs by half."
+    )
+    reading = read("signal", text, direction="stop", names=RUNNING_COSTS)
+    assert (reading.label, reading.cues) == ("reversed", ("cut",))

@@ -1,13 +1,15 @@
 """The status rules that the README promises, pinned on hand-made evidence."""
 
-from tracker.status import Evidence, decide
+from tracker.status import Evidence, decide, document_signals
 
 
-def evidence(task: str, label: str, method: str, date: str, confirmed: bool = False, assessor: str = "independent") -> Evidence:
+def evidence(
+    task: str, label: str, method: str, date: str, confirmed: bool = False, assessor: str = "independent", document_id: int = 1, start: int = 0
+) -> Evidence:
     return Evidence(
-        link_id=f"L-{task}-{label}-{method}-{date}", task=task, label=label, method=method, score=0.5 if method == "semantic" else None,
-        quote="Our own words for a test.", document_id=1, document_title="A note", publisher="A publisher", date=date,
-        url="https://example.org/note", assessor=assessor, target_date=None, confirmed=confirmed,
+        link_id=f"L-{task}-{label}-{method}-{date}-{document_id}-{start}", task=task, label=label, method=method, score=0.5 if method == "semantic" else None,
+        quote="Our own words for a test.", document_id=document_id, document_title="A note", publisher="A publisher", date=date,
+        url="https://example.org/note", assessor=assessor, target_date=None, confirmed=confirmed, start=start,
     )  # fmt: skip
 
 
@@ -58,3 +60,31 @@ def test_a_person_overrides_everything():
 
 def test_no_evidence_means_no_position_found():
     assert decide(1, []).status == "no_position_found"
+
+
+def test_a_page_gives_the_signal_of_its_earliest_passage_not_its_most_repeated():
+    news = evidence("signal", "implemented", "explicit", "2025-01-01", start=0)  # the headline: the grant was paid
+    later = [evidence("signal", "planned", "explicit", "2025-01-01", start=start) for start in (400, 800, 1200)]  # "will", "next year"
+    assert decide(1, [ACCEPTED, *later, news]).status == "implemented"
+    assert [item.link_id for item in document_signals([*later, news])] == [news.link_id]
+
+
+def test_a_setback_anywhere_on_a_page_outweighs_its_earlier_progress():
+    plans = evidence("signal", "planned", "explicit", "2025-02-10", start=0)  # the watchdog recounts the plan
+    verdict = evidence("signal", "stalled", "explicit", "2025-02-10", start=900)  # then gives its verdict
+    assert decide(1, [ACCEPTED, plans, verdict]).status == "stalled"
+
+
+def test_a_confirmed_passage_speaks_for_its_page_and_each_page_counts_once():
+    confirmed = evidence("signal", "stalled", "semantic", "2025-01-01", confirmed=True, start=900)
+    other_page = evidence("signal", "planned", "explicit", "2025-01-01", document_id=2, start=50)
+    chosen = document_signals([evidence("signal", "implemented", "explicit", "2025-01-01", start=10), confirmed, other_page])
+    assert {item.link_id for item in chosen} == {confirmed.link_id, other_page.link_id}
+
+
+def test_between_pages_the_newest_then_the_most_severe_decides():
+    older = evidence("signal", "reversed", "explicit", "2024-01-01", document_id=1)
+    newer = evidence("signal", "in_progress", "explicit", "2025-01-01", document_id=2)
+    same_day = evidence("signal", "stalled", "explicit", "2025-01-01", document_id=3)
+    assert decide(1, [ACCEPTED, older, newer]).status == "in_progress"
+    assert decide(1, [ACCEPTED, older, newer, same_day]).status == "stalled"

@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import sqlite_utils
@@ -236,7 +237,7 @@ def readings(
     names = names_of(rec)
     found = [(reading_for(view, rec, text, vector, lead, declared_signals), "")] if carries else []
     if carries and view.task == "signal":
-        stance = read("stance", text, vector, lead)
+        stance = read("stance", text, vector, lead, names=names)
         found.append((stance if stance is not None and stance.cues and stance.label != "neutral" else None, ":stance"))
     if view.task != "position":
         found.append((read("position", text, vector, lead, reported=True, names=names if view.task == "stance" else ()), ":position"))
@@ -256,7 +257,13 @@ def reading_for(view: DocumentView, rec: dict, text: str, vector: np.ndarray, le
 
 def names_of(rec: dict) -> tuple[str, ...]:
     """The names a sentence may use for an item: its register aliases."""
-    return tuple(json.loads(rec.get("aliases") or "[]"))
+    return aliases_of(rec.get("aliases"))
+
+
+@lru_cache(maxsize=4096)
+def aliases_of(column: str | None) -> tuple[str, ...]:
+    """The aliases column parsed once per run, not once per passage read."""
+    return tuple(json.loads(column or "[]"))
 
 
 def inherit(reading: Reading, overall: Reading) -> Reading:

@@ -78,15 +78,23 @@ def focus(parts: list[str], names: tuple[str, ...]) -> list[str]:
     return named or parts
 
 
+# A parliamentary written question is a question with no question mark: "To ask the Secretary of State ... whether ...".
+WRITTEN_QUESTION = re.compile(r"^\W*(?:question\s+to\b[^:]{0,120}:\s*)?to\s+ask\b", re.IGNORECASE)
+
+
+def asks(sentence: str) -> bool:
+    return sentence.rstrip().endswith("?") or bool(WRITTEN_QUESTION.match(sentence))
+
+
 def cue_votes(parts: list[str], task: str, names: tuple[str, ...] = ()) -> list[tuple[int, Verdict]]:
     """One verdict per sentence that has cues, with the sentence's position. A question votes for
-    nothing ("Is the fund being abolished? No."). With the item's names, a change of quantity votes
+    nothing ("Is the fund being abolished? No.", "To ask the Minister whether ..."). With the item's names, a change of quantity votes
     only when it is done to the item."""
     votes, changes_item = [], changed_object(names) if task == "signal" and names else None
     for index, part in enumerate(parts):
         if task == "signal" and index and CONSEQUENCE.match(part) and BACKGROUND.search(parts[index - 1]):
             continue  # "This has meant ..." after a trend over years is more background
-        verdict = None if part.rstrip().endswith("?") else stance_verdict(part) if task == "stance" else classify(part, task, changes_item)
+        verdict = None if asks(part) else stance_verdict(part, names) if task == "stance" else classify(part, task, changes_item)
         if verdict is not None:
             votes.append((index, verdict))
     return votes
@@ -111,15 +119,29 @@ def changed_object(names: tuple[str, ...]) -> Callable[[str, int, int], bool]:
     return check
 
 
-def stance_verdict(sentence: str) -> Verdict | None:
+def stance_verdict(sentence: str, names: tuple[str, ...] = ()) -> Verdict | None:
     """The author's stance in a sentence: regretting a government refusal supports the item ("we are
-    disappointed that ministers rejected X"); otherwise the cues left once the government's own acts are cut out."""
+    disappointed that ministers rejected X"), and so does regretting that the item is missing ("the
+    absence of a workforce plan"); otherwise the cues left once the government's own acts are cut out."""
     spec = rules()["stance"]
     if names_government(sentence):
         regret, refusal = first_cue(sentence, tuple(spec["regret"])), first_cue(sentence, tuple(spec["refusal"]))
         if regret and refusal:
             return Verdict("support", (f"{regret} + {refusal}",), 1.0, ("support",))
+    if names and (missing := absence(sentence, names)):
+        return Verdict("support", (missing,), 1.0, ("support",))
     return classify(without_government(sentence) if government_acts(sentence) else sentence, "stance")
+
+
+def absence(sentence: str, names: tuple[str, ...]) -> str | None:
+    """An absence cue whose clause holds the item ("lack of a multi-year settlement", "the workforce
+    plan is still missing"), as the cue that explains a reading."""
+    near_item = changed_object(names)
+    for pattern in cue_patterns(tuple(rules()["stance"]["absence"])):
+        for found in pattern.finditer(sentence):
+            if near_item(sentence, found.start(), found.end()):
+                return f"{found.group(0).lower()} + item"
+    return None
 
 
 def first_cue(sentence: str, cues: tuple[str, ...]) -> str | None:
@@ -196,7 +218,7 @@ def read(
     someone else's document (`reporting`; None when there is none); `names`: the item's names (which
     sentences report a position; which changes are done to the item)."""
     parts = reporting(text, lead_in, names) if reported else ([lead_in] if lead_in else []) + sentences(text)
-    votes = cue_votes(parts, task, names if task == "signal" else ())
+    votes = cue_votes(parts, task, names if task in ("signal", "stance") else ())
     if task == "signal":
         votes = [(index, Verdict(by_direction(verdict, direction), verdict.cues, verdict.score)) for index, verdict in votes]
     verdict = strongest(votes, rules()[task].get("caveat_order"))

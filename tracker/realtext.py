@@ -30,7 +30,7 @@ from .evaluate import Score
 from .progress import Progress, no_progress
 from .recommendations import only_review, resolve_id
 from .scorer import LinkScorer
-from .status import POSITION_STATUS, SIGNAL_SEVERITY, SIGNAL_STATUS, Evidence, decisive
+from .status import POSITION_STATUS, SIGNAL_STATUS, Evidence, decisive, document_signals
 
 TASKS = ("link", "stance", "position", "signal", "status_change")
 
@@ -104,19 +104,21 @@ def ingest_pages(db: sqlite_utils.Database, pages: list[dict], texts: Path, revi
 
 
 def predictions(db: sqlite_utils.Database, document_id: int) -> dict[int, dict]:
-    """Per recommendation the page links to: its stance, reported position and signal, and whether a
-    link would change its status without a person."""
+    """Per recommendation the page links to: its stance, reported position and signal (the one status
+    takes from a page, `status.document_signals`), and whether a link would change its status without a person."""
     found: dict[int, dict] = {}
     for row in db.query("select * from links where document_id = ? order by passage_id", [document_id]):
-        rec = row["recommendation_id"]
-        item = found.setdefault(rec, {"labels": {"stance": Counter(), "position": Counter(), "signal": Counter()}, "decides": False})
-        item["labels"][row["task"]][row["label"]] += 1
+        item = found.setdefault(row["recommendation_id"], {"labels": {"stance": Counter(), "position": Counter()}, "signals": [], "decides": False})
         evidence = Evidence(row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], document_id, "", None, None, None,
-                            "independent", None, False, None, row["probability"], row["threshold"])  # fmt: skip
+                            "independent", None, False, None, row["probability"], row["threshold"], start=row["start"])  # fmt: skip
+        if row["task"] == "signal":
+            item["signals"].append(evidence)
+        else:
+            item["labels"][row["task"]][row["label"]] += 1
         moves = row["label"] in SIGNAL_STATUS if row["task"] == "signal" else row["label"] in POSITION_STATUS if row["task"] == "position" else False
         item["decides"] = item["decides"] or (moves and decisive(evidence))
     return {rec: {"stance": pick_stance(item["labels"]["stance"]), "position": pick(item["labels"]["position"], POSITION_STATUS),
-                  "signal": pick_signal(item["labels"]["signal"]), "decides": item["decides"]} for rec, item in found.items()}  # fmt: skip
+                  "signal": pick_signal(item["signals"]), "decides": item["decides"]} for rec, item in found.items()}  # fmt: skip
 
 
 def pick_stance(labels: Counter) -> str | None:
@@ -129,11 +131,9 @@ def pick(labels: Counter, allowed: dict) -> str | None:
     return named.most_common(1)[0][0] if named else None
 
 
-def pick_signal(labels: Counter) -> str | None:
-    moving = [label for label in labels if label in SIGNAL_SEVERITY]
-    if moving:
-        return max(moving, key=lambda label: (labels[label], SIGNAL_SEVERITY[label]))
-    return "mention" if labels else None
+def pick_signal(signals: list[Evidence]) -> str | None:
+    moving = document_signals([e for e in signals if e.label in SIGNAL_STATUS])
+    return moving[0].label if moving else ("mention" if signals else None)
 
 
 def score_pages(db: sqlite_utils.Database, pages: list[dict], documents: dict[str, int], missing: list[str]) -> PageReport:
@@ -209,3 +209,14 @@ def reader_examples(db_path: Path, pages: list[dict], texts: Path, progress: Pro
     with pages_in_copy(db_path, pages, texts) as (db, documents, _):
         link(db, document_ids=list(documents.values()), progress=progress)
         return weak_examples(db, pages, documents)
+
+
+def refit_readers_on_pages(db_path: Path, pages: list[dict], texts: Path, target: Path, progress: Progress = no_progress) -> dict:
+    """Refit the sentence readers on the written sentences plus weak examples from the pages (linked
+    in a copy of the database, with its current scorer), write them to `target`, and say how many
+    examples each task gained."""
+    from .readers import refit
+
+    weak = reader_examples(db_path, pages, texts, progress)
+    spec = refit(target, weak)
+    return {"weak_examples": spec["weak_examples"], "by_task": {task: sum(1 for row in weak if row["task"] == task) for task in spec["models"]}}

@@ -80,6 +80,7 @@ class Evidence:
     auto_threshold: float | None = None  # the probability at which the scorer decides alone
     date_precision: str | None = None  # day, month, year or unverified: how the date may be shown
     wording: str | None = None  # summary (the tracker's words) or quote (the document's): `tracker.provenance`
+    start: int | None = None  # where its passage starts in the document
 
     @property
     def confidence(self) -> float:
@@ -119,7 +120,7 @@ def load_evidence(db: sqlite_utils.Database, as_of: str | None = None, decisions
     recorded = db.query("select link_id, action from overrides where action in ('confirm', 'reject') order by id")
     overrides = {row["link_id"]: row["action"] for row in recorded} | (decisions or {})
     rows = db.query(
-        f"""select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date, l.probability, l.threshold,
+        f"""select l.id, l.recommendation_id, l.task, l.label, l.method, l.score, l.quote, l.target_date, l.probability, l.threshold, l.start,
         d.id as document_id, d.title, d.publisher, d.published, d.date_precision, d.format, d.url, d.confidence, {ASSESSOR_SQL} as assessor,
         r.parent_id
         from links l join documents d on d.id = l.document_id join recommendations r on r.id = l.recommendation_id
@@ -135,7 +136,7 @@ def load_evidence(db: sqlite_utils.Database, as_of: str | None = None, decisions
             row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], row["document_id"],
             row["title"], row["publisher"], row["published"], row["url"], row["assessor"], row["target_date"],
             overrides.get(row["id"]) == "confirm", row["confidence"], row["probability"], row["threshold"], row["date_precision"],
-            wording(row["format"]),
+            wording(row["format"]), row["start"],
         )  # fmt: skip
         evidence.setdefault(row["parent_id"] or row["recommendation_id"], []).append(item)
     for record in register_positions(db):
@@ -177,8 +178,21 @@ def decisive(item: Evidence) -> bool:
 
 
 def latest_signal(items: list[Evidence]) -> Evidence | None:
-    signals = [e for e in items if e.task == "signal" and e.label in SIGNAL_STATUS and decisive(e)]
+    """The newest document's signal; between documents of one date, the most severe."""
+    signals = document_signals([e for e in items if e.task == "signal" and e.label in SIGNAL_STATUS and decisive(e)])
     return strongest(signals, key=lambda e: SIGNAL_SEVERITY[e.label]) if signals else None
+
+
+def document_signals(signals: list[Evidence]) -> list[Evidence]:
+    """One signal per document: the one a person confirmed; else a setback (stalled, reversed)
+    anywhere on the page, the most severe, since a watchdog's verdict often follows its account of
+    the plans; else its earliest passage's, because a page states its news first (headline, lede)
+    and repeating a word further down should not outvote it."""
+    chosen: dict[int | str, Evidence] = {}
+    setback = {label: -severity for label, severity in SIGNAL_SEVERITY.items() if label in NEGATIVE}
+    for item in sorted(signals, key=lambda e: (not e.confirmed, setback.get(e.label, 0), e.start if e.start is not None else 0)):
+        chosen.setdefault(item.document_id if item.document_id is not None else item.link_id, item)
+    return list(chosen.values())
 
 
 def government_position(items: list[Evidence]) -> Evidence | None:

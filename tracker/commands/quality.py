@@ -100,7 +100,7 @@ def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, reade
     tracker/data/readers.json to adopt them.
     """
     from ..fit import corpus_labels, fit_link_scorer
-    from ..realtext import fit_on_pages, read_pages
+    from ..realtext import fit_on_pages, read_pages, refit_readers_on_pages
     from ..scorer import save_scorer
 
     database = connect(db)
@@ -117,7 +117,10 @@ def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, reade
     if out:
         out.write_text(json.dumps(scorer.as_dict(), indent=1), encoding="utf-8")
     if readers_out is not None and gold is not None and texts is not None:
-        report["readers"] = refit_readers(db, read_pages(gold, "tune"), texts, readers_out)
+        try:
+            report["readers"] = refit_readers_on_pages(db, read_pages(gold, "tune"), texts, readers_out, progress_bar)
+        except TrackerError as error:
+            fail(str(error))
     if as_json:
         return echo_json(report)
     click.echo(f"examples: {report['examples']}, {report['positives']} linked")
@@ -127,16 +130,3 @@ def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, reade
     click.echo(f"thresholds: link {scorer.link_threshold}, auto {scorer.auto_threshold}; saved in {db}" + (f" and {out}" if out else ""))
     if "readers" in report:
         click.echo(f"readers: {report['readers']['by_task']} sentences from the pages besides the written ones; saved in {readers_out}")
-
-
-def refit_readers(db: Path, pages: list[dict], texts: Path, target: Path) -> dict:
-    """Refit the readers with weak examples from the pages (linked in a copy of DB, with the scorer just fitted) and write them to `target`."""
-    from ..readers import refit
-    from ..realtext import reader_examples
-
-    try:
-        weak = reader_examples(db, pages, texts, progress_bar)
-    except TrackerError as error:
-        fail(str(error))
-    spec = refit(target, weak)
-    return {"weak_examples": spec["weak_examples"], "by_task": {task: sum(1 for row in weak if row["task"] == task) for task in spec["models"]}}

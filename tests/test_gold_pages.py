@@ -1,0 +1,55 @@
+"""The real-page gold file holds labels only, in the shape `tracker eval --texts` reads; its report
+half never changes; and no page reserved for independent evaluation is in it."""
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tracker.status import POSITIONS, SIGNAL_STATUS
+
+GOLD = Path(__file__).parent / "gold" / "real_pages.jsonl"
+REVIEW = Path(__file__).parents[1] / "corpus" / "hewitt-2023" / "review.yaml"
+RESERVED = Path(__file__).resolve().parents[2] / "shared" / "facts" / "reserved_pages.txt"
+# The report half, fixed when the set was split (2026-11-25): the sorted ids' sha256.
+REPORT_HALF = "bcbff5ae42cd208ae5bf276fbe9ec9c66643c9813dfd989b4b1a56cd7cc4a608"
+PAGE_KEYS = {"id", "url", "query", "title", "publisher", "date", "date_precision", "kind", "items", "note", "split", "seen"}
+ITEM_KEYS = {"recommendation", "stance", "position", "signal", "changes_status"}
+
+
+@pytest.fixture(scope="module")
+def pages() -> list[dict]:
+    return [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def url_key(url: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", url.strip().lower()).rstrip("/")
+
+
+def test_every_page_has_the_fields_eval_reads_and_no_page_text(pages):
+    slugs = {item["slug"] for item in yaml.safe_load(REVIEW.read_text(encoding="utf-8"))["register"]}
+    assert len({page["id"] for page in pages}) == len(pages) >= 100
+    for page in pages:
+        assert set(page) == PAGE_KEYS, page["id"]
+        assert page["split"] in ("tune", "report") and page["date_precision"] in ("day", "month", "year")
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", page["date"]) and page["url"].startswith("http")
+        assert len(page["note"]) < 600  # a reader's reason in our words, never the page
+        for item in page["items"]:
+            assert set(item) == ITEM_KEYS and item["recommendation"] in slugs, page["id"]
+            assert item["stance"] in (None, "support", "concern", "oppose", "neutral")
+            assert item["position"] is None or item["position"] in POSITIONS
+            assert item["signal"] is None or item["signal"] in {*SIGNAL_STATUS, "mention"}
+
+
+def test_the_report_half_is_the_one_split_at_the_start(pages):
+    report = sorted(page["id"] for page in pages if page["split"] == "report")
+    assert hashlib.sha256("\n".join(report).encode()).hexdigest() == REPORT_HALF
+
+
+@pytest.mark.skipif(not RESERVED.exists(), reason="../shared/facts is not beside the checkout")
+def test_no_page_reserved_for_independent_evaluation_is_used(pages):
+    reserved = {url_key(line) for line in RESERVED.read_text(encoding="utf-8").splitlines() if line.startswith("http")}
+    assert reserved and not reserved & {url_key(page["url"]) for page in pages}
