@@ -183,6 +183,14 @@ def test_no_page_is_wider_than_the_viewport_and_lang_is_set(server, page, path):
     assert page.evaluate("document.documentElement.scrollWidth") <= page.width, path
 
 
+def test_the_evaluation_figures_say_which_is_which_at_every_width(server, page):
+    page.goto(f"{server}/-/tracker/method")
+    header_shown = page.locator("table.tr-eval thead").is_visible()
+    label = page.evaluate("getComputedStyle(document.querySelector('table.tr-eval td[data-label=Precision]'), '::before').content")
+    assert (header_shown, label) == ((True, "none") if page.width >= 600 else (False, '"Precision: "'))  # the header, or each cell's own label
+    shot(page, "method-evaluation")
+
+
 def test_hostile_text_never_runs(server, page, hostile):
     for path in ("/-/tracker/search?q=dentistry", "/-/tracker/search?q=dentistry&mode=fts", "/tracker/passages", "/tracker/documents"):
         page.goto(server + path)

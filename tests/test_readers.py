@@ -226,7 +226,8 @@ class FixedModel(LogisticModel):
 
 def test_cues_decide_and_the_model_alone_needs_to_be_very_sure(monkeypatch):
     vector = np.ones(384, dtype=np.float32)
-    unsure = {"stalled": 0.7, "implemented": 0.2, "mention": 0.1}
+    below = readers.MODEL_ALONE["signal"] - 0.05  # just short of what the model needs to name a label alone
+    unsure = {"stalled": below, "implemented": 0.2, "mention": round(0.8 - below, 2)}
     monkeypatch.setattr(readers, "reader_models", lambda: {"signal": FixedModel(unsure)})
     assert read("signal", "The guidance was published in March.", vector).label == "implemented"  # the cue, though the model says stalled
     assert read("signal", "The board met on Tuesday.", vector).label == "mention"
