@@ -211,6 +211,33 @@ async def test_recommendation_page_for_a_register_item(ds):
     assert dental["overrides"][0]["action"] == "reject"
 
 
+async def test_a_status_resting_on_an_unconfirmed_machine_link_is_marked_as_a_lead(published_copy):
+    from conftest import insert_links
+
+    from tracker.audit import decide_link
+    from tracker.publish import publish
+    from tracker.status import refresh_statuses
+
+    db = tracker.open_db(published_copy)
+    link = ("ICBs ordered to halve running costs", "cut their running costs", "end-small-funding-pots", "signal", "implemented", "semantic", 0.7, None)
+    insert_links(db, {"L-sig-m": link})
+    db.execute("update links set probability = 0.99, threshold = 0.9 where id = 'L-sig-m'")  # above the auto threshold: decides alone
+    refresh_statuses(db)
+    publish(db)
+    ds = Datasette([str(published_copy)], metadata=metadata(published_copy))
+    marked_url = f"/{published_copy.stem}/recommendation_progress.json?_shape=array&machine_set=1"
+    marked = (await ds.client.get(marked_url)).json()
+    assert [(row["slug"], row["status"]) for row in marked] == [("end-small-funding-pots", "implemented")]  # a confirmed machine link is not marked
+    page = (await ds.client.get("/-/tracker/recommendation/end-small-funding-pots")).text
+    assert "rests on a machine link no person has confirmed (probability 0.99)" in page
+    assert "status set by a machine link that no person has confirmed" in (await ds.client.get("/-/tracker/dashboard")).text
+    decide_link(db, "L-sig-m", "confirm", "ana", note="Checked the guidance")
+    refresh_statuses(db)
+    db.close()
+    assert (await ds.client.get(marked_url)).json() == []
+    assert "rests on a machine link" not in (await ds.client.get("/-/tracker/recommendation/end-small-funding-pots")).text
+
+
 async def test_render_cell_badges_and_links(ds):
     links = (await ds.client.get("/tracker/links")).text
     assert 'class="tr-badge"' in links and ">not accepted</span>" in links

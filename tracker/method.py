@@ -26,7 +26,10 @@ METHODS: dict[str, str] = {
 }
 RULES = [
     "A person's status set with tracker set-status wins, shown as such with its note and date.",
-    "Otherwise the latest dated evidence signal decides (ties: the stronger link, then the more severe signal).",
+    (
+        "Otherwise the latest dated evidence signal decides (ties: the stronger link, then the more severe signal); "
+        "a page gives an item one signal: a setback anywhere on it, else its earliest passage's."
+    ),
     "Otherwise the government's position decides (the register's recorded position first).",
     "Otherwise the status is “no position found”: the tracker holds no government position and no evidence of action.",
     (

@@ -25,7 +25,7 @@ from sqlite_utils.db import sqlite3
 from .provenance import WORDING_SQL
 from .recommendations import match_sql
 from .register import REGISTER_METHOD, REGISTER_POSITION_COLUMNS
-from .status import ASSESSOR_SQL, STATUSES, decisive_sql
+from .status import ASSESSOR_SQL, MACHINE_METHODS, STATUSES, decisive_sql
 
 SQLITE_ERRORS = (sqlite3.DatabaseError, stdlib_sqlite3.DatabaseError)
 
@@ -49,6 +49,10 @@ _LINK_DETAILS = f"""l.method, l.score, l.probability, l.threshold, {_OVERRIDE_DE
 _LINK_DOCUMENT = f"d.id as document_id, d.title as document, d.publisher, d.published as date, {_PRECISION} as date_precision, d.url"
 _LINK_FROM = """from links l join recommendations r on r.id = l.recommendation_id join documents d on d.id = l.document_id
 left join passages p on p.id = l.passage_id"""
+# 1 when the status rests on a machine link (names, similarity) that no person has confirmed: a lead to check.
+# Cast, so that the view's column has integer affinity and Datasette's `?machine_set=1` matches it.
+_MACHINE_SET = f"""cast(coalesce((select l.method in ({", ".join(f"'{m}'" for m in sorted(MACHINE_METHODS))})
+    and coalesce({_OVERRIDE_DECISION}, '') != 'confirm' from links l where l.id = s.deciding_link), 0) as integer)"""
 _REC = "r.id as recommendation_id, r.review, r.label, r.number, r.number_verified, r.title"
 # The latest dated document linked to a recommendation or its parts (`r`), as "date|precision".
 _LATEST = f"""(select d.published || '|' || {_PRECISION} from links l join documents d on d.id = l.document_id
@@ -61,7 +65,7 @@ select r.id, r.review, r.label, r.number, r.number_verified, r.slug, r.title, r.
     s.status, s.since, (select {_PRECISION.replace("d.", "hd.")} from status_history h left join documents hd on hd.id = h.document_id
         where h.recommendation_id = r.id order by h.date desc, h.id desc limit 1) as since_precision,
     s.position, s.reason, s.confidence, s.government_view, s.independent_view, s.disagreement,
-    s.quote, s.deciding_link, s.document_id, s.document_title, s.publisher, s.date, s.url,
+    s.quote, s.deciding_link, {_MACHINE_SET} as machine_set, s.document_id, s.document_title, s.publisher, s.date, s.url,
     coalesce((select {WORDING_SQL} from documents d where d.id = s.document_id), 'summary') as wording,
     (select {_PRECISION} from documents d where d.id = s.document_id) as date_precision,
     substr({_LATEST}, 1, instr({_LATEST}, '|') - 1) as latest_evidence, substr({_LATEST}, instr({_LATEST}, '|') + 1) as latest_evidence_precision,

@@ -7,8 +7,9 @@ Gold format (JSON Lines, one page a line; see tests/gold/real_pages.jsonl):
    "items": [{"recommendation": "peer-review", "stance": "support", "position": null, "signal": null,
               "changes_status": false}]}
 The text of a page is `DIR/<id>.txt`. Pages are ingested into a copy of the database, linked, and
-scored per (page, recommendation): links; stance, positions and signals on the gold items; and
-whether a page that should change an item's status does so without a person.
+scored per (page, recommendation): links; stance, positions and signals on the gold items; and the
+status the page gives an item without a person against the one a reader gives (a move to another
+status, or on an item the reader says the page does not move, counts against it).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .evaluate import Score
 from .progress import Progress, no_progress
 from .recommendations import only_review, resolve_id
 from .scorer import LinkScorer
-from .status import POSITION_STATUS, SIGNAL_STATUS, Evidence, decisive, document_signals
+from .status import POSITION_STATUS, SIGNAL_STATUS, Evidence, document_signals, government_position, latest_signal
 
 TASKS = ("link", "stance", "position", "signal", "status_change")
 
@@ -105,20 +106,34 @@ def ingest_pages(db: sqlite_utils.Database, pages: list[dict], texts: Path, revi
 
 def predictions(db: sqlite_utils.Database, document_id: int) -> dict[int, dict]:
     """Per recommendation the page links to: its stance, reported position and signal (the one status
-    takes from a page, `status.document_signals`), and whether a link would change its status without a person."""
+    takes from a page, `status.document_signals`), and the status the page alone would give it
+    without a person (`moves_to`)."""
     found: dict[int, dict] = {}
     for row in db.query("select * from links where document_id = ? order by passage_id", [document_id]):
-        item = found.setdefault(row["recommendation_id"], {"labels": {"stance": Counter(), "position": Counter()}, "signals": [], "decides": False})
-        evidence = Evidence(row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], document_id, "", None, None, None,
-                            "independent", None, False, None, row["probability"], row["threshold"], start=row["start"])  # fmt: skip
-        if row["task"] == "signal":
-            item["signals"].append(evidence)
-        else:
+        item = found.setdefault(row["recommendation_id"], {"labels": {"stance": Counter(), "position": Counter()}, "evidence": []})
+        item["evidence"].append(Evidence(row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], document_id, "", None, None,
+                                         None, "independent", None, False, None, row["probability"], row["threshold"], start=row["start"]))  # fmt: skip
+        if row["task"] != "signal":
             item["labels"][row["task"]][row["label"]] += 1
-        moves = row["label"] in SIGNAL_STATUS if row["task"] == "signal" else row["label"] in POSITION_STATUS if row["task"] == "position" else False
-        item["decides"] = item["decides"] or (moves and decisive(evidence))
     return {rec: {"stance": pick_stance(item["labels"]["stance"]), "position": pick(item["labels"]["position"], POSITION_STATUS),
-                  "signal": pick_signal(item["signals"]), "decides": item["decides"]} for rec, item in found.items()}  # fmt: skip
+                  "signal": pick_signal([e for e in item["evidence"] if e.task == "signal"]), "moves_to": moves_to(item["evidence"])}
+            for rec, item in found.items()}  # fmt: skip
+
+
+def moves_to(evidence: list[Evidence]) -> str | None:
+    """The status one page's links give an item without a person, in `status.decide`'s order: a
+    decisive signal, else a decisive position."""
+    if (signal := latest_signal(evidence)) is not None:
+        return SIGNAL_STATUS[signal.label]
+    position = government_position(evidence)
+    return POSITION_STATUS[position.label] if position is not None else None
+
+
+def gold_status(item: dict) -> str | None:
+    """The status a reader says the page moves the item to (a signal before a position), if any."""
+    if not item.get("changes_status"):
+        return None
+    return SIGNAL_STATUS.get(item.get("signal") or "") or POSITION_STATUS.get(item.get("position") or "")
 
 
 def pick_stance(labels: Counter) -> str | None:
@@ -169,10 +184,13 @@ def score_page(report: PageReport, page: dict, gold: dict, predicted: dict, db: 
             report.add(kind, task, tp=int(wanted == got), fp=int(got is not None and wanted != got), fn=int(wanted is not None and wanted != got))
             if wanted != got:
                 report.errors.append({"page": page["id"], "task": task, "recommendation": slug[rec], "gold": wanted, "predicted": got})
-    for rec, item in gold.items():
-        if item.get("changes_status"):
-            moved = bool((predicted.get(rec) or {}).get("decides"))
-            report.add(kind, "status_change", tp=int(moved), fn=int(not moved))
+    for rec in set(gold) | set(predicted):
+        wanted, got = gold_status(gold.get(rec) or {}), (predicted.get(rec) or {}).get("moves_to")
+        if wanted is None and got is None:
+            continue
+        report.add(kind, "status_change", tp=int(wanted == got), fp=int(got is not None and got != wanted), fn=int(wanted is not None and got != wanted))
+        if wanted != got:
+            report.errors.append({"page": page["id"], "task": "status_change", "recommendation": slug[rec], "gold": wanted, "predicted": got})
 
 
 @contextmanager
