@@ -1,5 +1,6 @@
 """The real-page gold file holds labels only, in the shape `tracker eval --texts` reads; its report
-half never changes; and no page reserved for independent evaluation is in it."""
+half never changes; each split reads only its own pages; and no page reserved for independent
+evaluation is in it."""
 
 import hashlib
 import json
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tracker.realtext import read_pages
 from tracker.status import POSITIONS, SIGNAL_STATUS
 
 GOLD = Path(__file__).parent / "gold" / "real_pages.jsonl"
@@ -34,7 +36,7 @@ def test_every_page_has_the_fields_eval_reads_and_no_page_text(pages):
     assert len({page["id"] for page in pages}) == len(pages) >= 100
     for page in pages:
         assert set(page) == PAGE_KEYS, page["id"]
-        assert page["split"] in ("tune", "report") and page["date_precision"] in ("day", "month", "year")
+        assert page["split"] in ("tune", "report", "holdout") and page["date_precision"] in ("day", "month", "year")
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", page["date"]) and page["url"].startswith("http")
         assert len(page["note"]) < 600  # a reader's reason in our words, never the page
         for item in page["items"]:
@@ -53,3 +55,10 @@ def test_the_report_half_is_the_one_split_at_the_start(pages):
 def test_no_page_reserved_for_independent_evaluation_is_used(pages):
     reserved = {url_key(line) for line in RESERVED.read_text(encoding="utf-8").splitlines() if line.startswith("http")}
     assert reserved and not reserved & {url_key(page["url"]) for page in pages}
+
+
+def test_each_split_reads_only_its_own_pages(tmp_path):
+    gold = tmp_path / "pages.jsonl"
+    gold.write_text("".join(json.dumps({"id": split, "split": split}) + "\n" for split in ("tune", "report", "holdout")), encoding="utf-8")
+    assert [[page["id"] for page in read_pages(gold, split)] for split in ("tune", "report", "holdout")] == [["tune"], ["report"], ["holdout"]]
+    assert len(read_pages(gold, "all")) == 3  # `tracker fit` asks for "tune": held-out pages are never fitted on

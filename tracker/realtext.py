@@ -3,7 +3,7 @@ government positions and evidence signals), the page text read from a folder tha
 
 Gold format (JSON Lines, one page a line; see tests/gold/real_pages.jsonl):
   {"id": "...", "url": "...", "query": "...", "title": "...", "publisher": "...", "date": "2023-04-05",
-   "date_precision": "day", "kind": "stakeholder_response", "split": "tune" | "report",
+   "date_precision": "day", "kind": "stakeholder_response", "split": "tune" | "report" | "holdout",
    "items": [{"recommendation": "peer-review", "stance": "support", "position": null, "signal": null,
               "changes_status": false}]}
 The text of a page is `DIR/<id>.txt`. Pages are ingested into a copy of the database, linked, and
@@ -59,7 +59,8 @@ class PageReport:
 
 
 def read_pages(path: Path, split: str | None = None) -> list[dict]:
-    """The labelled pages of a gold file, optionally one split ('tune' or 'report')."""
+    """The labelled pages of a gold file, optionally one split ('tune', 'report' or 'holdout': pages
+    labelled later and kept out of fitting, to measure on)."""
     try:
         pages = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, json.JSONDecodeError) as error:

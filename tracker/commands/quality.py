@@ -11,7 +11,11 @@ from ..cli import DB_ARGUMENT, cli, connect, echo_json, echo_table, fail, progre
 from ..errors import TrackerError
 
 SPLIT_OPTION = click.option(
-    "--split", type=click.Choice(["tune", "report", "all"]), default="report", show_default=True, help="Which half of a page gold file to use."
+    "--split",
+    type=click.Choice(["tune", "report", "holdout", "all"]),
+    default="report",
+    show_default=True,
+    help="Which part of a page gold file to use: the tuning half, the report half, or the pages held out since (measured, never fitted).",
 )
 TEXTS_OPTION = click.option(
     "--texts", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Folder of page texts (<id>.txt) for a page gold file."
