@@ -231,6 +231,10 @@ async def test_a_status_resting_on_an_unconfirmed_machine_link_is_marked_as_a_le
     page = (await ds.client.get("/-/tracker/recommendation/end-small-funding-pots")).text
     assert "rests on a machine link no person has confirmed (probability 0.99)" in page
     assert "status set by a machine link that no person has confirmed" in (await ds.client.get("/-/tracker/dashboard")).text
+    db.execute("update links set reading_probability = 0.5 where id = 'L-sig-m'")  # the reader unsure: waits for a person
+    refresh_statuses(db)
+    evidence = (await ds.client.get(f"/{published_copy.stem}/evidence_timeline.json?_shape=array&link_id=L-sig-m")).json()
+    assert [row["decides"] for row in evidence] == [0] and (await ds.client.get(marked_url)).json() == []
     decide_link(db, "L-sig-m", "confirm", "ana", note="Checked the guidance")
     refresh_statuses(db)
     db.close()

@@ -1,6 +1,6 @@
 """The status rules that the README promises, pinned on hand-made evidence."""
 
-from tracker.status import Evidence, decide, document_signals
+from tracker.status import SIGNAL_READING_AUTO, Evidence, decide, decisive, document_signals
 
 
 def evidence(
@@ -88,3 +88,18 @@ def test_between_pages_the_newest_then_the_most_severe_decides():
     same_day = evidence("signal", "stalled", "explicit", "2025-01-01", document_id=3)
     assert decide(1, [ACCEPTED, older, newer]).status == "in_progress"
     assert decide(1, [ACCEPTED, older, newer, same_day]).status == "stalled"
+
+
+def test_a_machine_signal_decides_alone_only_when_the_reader_is_sure_of_its_label_too():
+    sure_link = machine("implemented", 0.95)
+    assert decisive(sure_link)  # no reader probability recorded (a database linked before it was kept): the link decides
+    sure_link.reading_probability = SIGNAL_READING_AUTO - 0.01
+    assert not decisive(sure_link) and decide(1, [ACCEPTED, sure_link]).status == "accepted_no_action_found"
+    sure_link.reading_probability = SIGNAL_READING_AUTO
+    assert decide(1, [ACCEPTED, sure_link]).status == "implemented"
+    position = machine("accepted", 0.95)
+    position.task, position.reading_probability = "position", 0.1
+    assert decisive(position)  # positions are not gated by the reader
+    confirmed = evidence("signal", "stalled", "semantic", "2025-01-01", confirmed=True)
+    confirmed.reading_probability = 0.1
+    assert decisive(confirmed)  # a person's confirmation always decides

@@ -14,7 +14,17 @@ import yaml
 
 from .provenance import WORDING_LABELS
 from .register import REGISTER_METHOD
-from .status import DOCUMENT_CONFIDENCE, MACHINE_METHODS, METHOD_CONFIDENCE, METHOD_RANK, POSITION_STATUS, POSITIONS, SIGNAL_STATUS, STATUSES
+from .status import (
+    DOCUMENT_CONFIDENCE,
+    MACHINE_METHODS,
+    METHOD_CONFIDENCE,
+    METHOD_RANK,
+    POSITION_STATUS,
+    POSITIONS,
+    SIGNAL_READING_AUTO,
+    SIGNAL_STATUS,
+    STATUSES,
+)
 
 METHODS: dict[str, str] = {
     REGISTER_METHOD: "A government position recorded by hand in the tracker's register, from public sources that report it, "
@@ -54,7 +64,7 @@ def thresholds(db: sqlite_utils.Database | None) -> dict[str, float | None]:
         scorer = load_scorer(db) if db is not None else shipped_scorer()
     except Exception:  # noqa: BLE001 - a page must render without a scorer
         scorer = None
-    return {"link": scorer.link_threshold if scorer else None, "auto": scorer.auto_threshold if scorer else None}
+    return {"link": scorer.link_threshold if scorer else None, "auto": scorer.auto_threshold if scorer else None, "signal_reading": SIGNAL_READING_AUTO}
 
 
 def method_content(db: sqlite_utils.Database | None = None) -> dict[str, Any]:

@@ -43,7 +43,7 @@ _PRECISION = "coalesce(d.date_precision, case length(d.published) when 4 then 'y
 # What every link view carries, so that a reader (the plugin's pages, the exports) needs nothing else:
 # how the link was made and how sure it is, whether a person decided it, whose words the text is,
 # and where the passage sits in its document.
-_LINK_DETAILS = f"""l.method, l.score, l.probability, l.threshold, {_OVERRIDE_DECISION} as decision,
+_LINK_DETAILS = f"""l.method, l.score, l.probability, l.threshold, l.reading_probability, {_OVERRIDE_DECISION} as decision,
     {decisive_sql(_OVERRIDE_DECISION)} as decides, l.target_date, {ASSESSOR_SQL} as assessor, l.speaker,
     {WORDING_SQL} as wording, d.confidence, null as sources, l.passage_id, p.page, p.heading_path, l.cues, d.kind as document_kind"""
 _LINK_DOCUMENT = f"d.id as document_id, d.title as document, d.publisher, d.published as date, {_PRECISION} as date_precision, d.url"

@@ -65,7 +65,7 @@ class Reading:
 
     def columns(self) -> dict:
         return {"label": self.label, "cues": json.dumps(list(self.cues)) if self.cues else None, "target_date": self.target_date,
-                "rule": self.rule, "speaker": self.speaker}  # fmt: skip
+                "rule": self.rule, "speaker": self.speaker, "reading_probability": self.probability}  # fmt: skip
 
 
 def sentences(text: str) -> list[str]:

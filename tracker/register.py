@@ -58,7 +58,7 @@ def _field(name: str) -> str:
 REGISTER_POSITION_COLUMNS = f"""'{REGISTER_METHOD}:' || coalesce(r.slug, r.key) as link_id, r.id as recommendation_id, r.review, r.label, r.number,
     r.number_verified, r.title, {_field("value")} as position, {_field("summary")} as quote, null as document_id, {_field("title")} as document,
     {_field("publisher")} as publisher, {_field("date")} as date, coalesce({_field("date_precision")}, 'day') as date_precision, {_field("url")} as url,
-    '{REGISTER_METHOD}' as method, null as score, null as probability, null as threshold, null as decision, 1 as decides,
+    '{REGISTER_METHOD}' as method, null as score, null as probability, null as threshold, null as reading_probability, null as decision, 1 as decides,
     null as target_date, 'government' as assessor, 'government' as speaker, 'summary' as wording, {_field("confidence")} as confidence,
     json_extract(r.government_position, '$.sources') as sources, null as passage_id, null as page, null as heading_path, null as cues,
     'register' as document_kind

@@ -349,6 +349,14 @@ def _m009_scale_indexes(db: sqlite_utils.Database) -> None:
     db.table("passages").create_index(["sha256"], if_not_exists=True)
 
 
+@MIGRATIONS(name="010_reading_probability")
+def _m010_reading_probability(db: sqlite_utils.Database) -> None:
+    """How sure the sentence reader was of a link's label: a machine link's progress signal decides a
+    status alone only when it is sure enough (`status.SIGNAL_READING_AUTO`)."""
+    if "reading_probability" not in db.table("links").columns_dict:
+        db.table("links").add_column("reading_probability", float)
+
+
 LEGACY_TABLE = "schema_migrations"  # where databases made before sqlite-utils Migrations recorded theirs
 
 

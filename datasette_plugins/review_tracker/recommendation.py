@@ -19,7 +19,8 @@ from .data import LINK_VIEWS, NO_POSITION_FOUND, database, filter_recommendation
 
 # The columns of a link view a page item keeps as they are.
 LINK_FIELDS = (
-    "link_id", "recommendation_id", "passage_id", "method", "score", "probability", "threshold", "target_date", "document_id", "document",
+    "link_id", "recommendation_id", "passage_id", "method", "score", "probability", "threshold", "reading_probability", "target_date", "document_id",
+    "document",
     "publisher", "date", "date_precision", "url", "assessor", "speaker", "wording", "confidence", "page", "heading_path", "decision",
 )  # fmt: skip
 
