@@ -43,8 +43,9 @@ RULES = [
     "Otherwise the government's position decides (the register's recorded position first).",
     "Otherwise the status is “no position found”: the tracker holds no government position and no evidence of action.",
     (
-        "A machine link (named or similarity) decides alone only when the scorer's probability reaches the auto threshold; "
-        "below it the link is shown, muted, and waits for a person's confirmation (tracker confirm)."
+        "A machine link (named or similarity) decides alone only when the scorer's probability reaches the auto threshold "
+        "and, for a progress signal, the sentence reader is sure enough of its label; "
+        "otherwise the link is shown, muted, and waits for a person's confirmation (tracker confirm)."
     ),
     "“Since” is the day the current status began, from the replayed history; the latest evidence date is shown apart.",
 ]
