@@ -5,7 +5,7 @@ is done to the item."""
 import pytest
 
 from tracker.classify import classify
-from tracker.readers import changed_object, read
+from tracker.readers import near_item, read
 
 RUNNING_COSTS = ("ICB running cost allowance", "running costs of integrated care boards", "RCA")
 GRANT = ("public health grant", "council public health budgets")
@@ -57,7 +57,7 @@ def test_without_names_every_change_counts():
 
 
 def test_the_object_is_looked_for_in_the_clause_of_the_change():
-    check = changed_object(GRANT)
+    check = near_item(GRANT)
     text = "Councils welcomed the public health grant, but said it would do little to reduce pressure."
     start = text.index("reduce")
     assert not check(text, start, start + len("reduce"))

@@ -91,7 +91,7 @@ def cue_votes(parts: list[str], task: str, names: tuple[str, ...] = ()) -> list[
     """One verdict per sentence that has cues, with the sentence's position. A question votes for
     nothing ("Is the fund being abolished? No.", "To ask the Minister whether ..."). With the item's names, a change of quantity votes
     only when it is done to the item."""
-    votes, changes_item = [], changed_object(names) if task == "signal" and names else None
+    votes, changes_item = [], near_item(names) if task == "signal" and names else None
     for index, part in enumerate(parts):
         if task == "signal" and index and CONSEQUENCE.match(part) and BACKGROUND.search(parts[index - 1]):
             continue  # "This has meant ..." after a trend over years is more background
@@ -104,10 +104,11 @@ def cue_votes(parts: list[str], task: str, names: tuple[str, ...] = ()) -> list[
 OBJECT_END = re.compile(r"[,;:()\u2013\u2014]|\b(?:and|but|while|whereas|which|who|although|though|because|so)\b", re.IGNORECASE)
 
 
-def changed_object(names: tuple[str, ...]) -> Callable[[str, int, int], bool]:
-    """Whether a change word at a span is done to the item: the words of its clause just after it
-    (what is cut) or just before it (what fell) hold an acronym of the item, the head word of one of
-    its names, or two words of one name ("cut their running costs", not "reduce pressure on health")."""
+def near_item(names: tuple[str, ...]) -> Callable[[str, int, int], bool]:
+    """Whether a cue at a span bears on the item (a change done to it, its absence regretted): the
+    words of its clause just after it (what is cut) or just before it (what fell) hold an acronym of
+    the item, the head word of one of its names, or two words of one name ("cut their running costs",
+    not "reduce pressure on health")."""
     head_words, stems = heads(names)
 
     def check(text: str, start: int, end: int) -> bool:
@@ -137,10 +138,10 @@ def stance_verdict(sentence: str, names: tuple[str, ...] = ()) -> Verdict | None
 def absence(sentence: str, names: tuple[str, ...]) -> str | None:
     """An absence cue whose clause holds the item ("lack of a multi-year settlement", "the workforce
     plan is still missing"), as the cue that explains a reading."""
-    near_item = changed_object(names)
+    names_it = near_item(names)
     for pattern in cue_patterns(tuple(rules()["stance"]["absence"])):
         for found in pattern.finditer(sentence):
-            if near_item(sentence, found.start(), found.end()):
+            if names_it(sentence, found.start(), found.end()):
                 return f"{found.group(0).lower()} + item"
     return None
 

@@ -112,9 +112,7 @@ def predictions(db: sqlite_utils.Database, document_id: int) -> dict[int, dict]:
     found: dict[int, dict] = {}
     for row in db.query("select * from links where document_id = ? order by passage_id", [document_id]):
         item = found.setdefault(row["recommendation_id"], {"labels": {"stance": Counter(), "position": Counter()}, "evidence": []})
-        item["evidence"].append(Evidence(row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], document_id, "", None, None,
-                                         None, "independent", None, False, None, row["probability"], row["threshold"], start=row["start"],
-                                         reading_probability=row["reading_probability"]))  # fmt: skip
+        item["evidence"].append(Evidence.from_link(row))
         if row["task"] != "signal":
             item["labels"][row["task"]][row["label"]] += 1
     return {rec: {"stance": pick_stance(item["labels"]["stance"]), "position": pick(item["labels"]["position"], POSITION_STATUS),

@@ -87,6 +87,17 @@ class Evidence:
     start: int | None = None  # where its passage starts in the document
     reading_probability: float | None = None  # how sure the sentence reader was of the label (None: no model)
 
+    @classmethod
+    def from_link(cls, row: dict, confirmed: bool = False) -> Evidence:
+        """A stored link as evidence; its document's columns (title, publisher, published, url,
+        assessor, confidence, date_precision, format) when the row was joined to them."""
+        return cls(
+            row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], row["document_id"],
+            row.get("title") or "", row.get("publisher"), row.get("published"), row.get("url"), row.get("assessor") or "independent",
+            row["target_date"], confirmed, row.get("confidence"), row["probability"], row["threshold"], row.get("date_precision"),
+            wording(row["format"]) if "format" in row else None, row["start"], row["reading_probability"],
+        )  # fmt: skip
+
     @property
     def confidence(self) -> float:
         if self.confirmed:
@@ -137,12 +148,7 @@ def load_evidence(db: sqlite_utils.Database, as_of: str | None = None, decisions
     for row in rows:
         if overrides.get(row["id"]) == "reject":
             continue
-        item = Evidence(
-            row["id"], row["task"], row["label"], row["method"], row["score"], row["quote"], row["document_id"],
-            row["title"], row["publisher"], row["published"], row["url"], row["assessor"], row["target_date"],
-            overrides.get(row["id"]) == "confirm", row["confidence"], row["probability"], row["threshold"], row["date_precision"],
-            wording(row["format"]), row["start"], row["reading_probability"],
-        )  # fmt: skip
+        item = Evidence.from_link(row, confirmed=overrides.get(row["id"]) == "confirm")
         evidence.setdefault(row["parent_id"] or row["recommendation_id"], []).append(item)
     for record in register_positions(db):
         if as_of is None or not record.get("date") or record["date"] <= as_of:
