@@ -58,7 +58,7 @@ def test_weak_examples_come_from_the_linked_passages_with_the_page_label(db, tmp
 
 
 def test_one_page_gives_at_most_a_few_sentences_per_task(db, tmp_path):
-    many = PAGE.replace("We strongly support the review on this.", " ".join(f"We strongly support point {n}." for n in range(4)))
+    many = PAGE.replace("We strongly support the review on this.", " ".join(f"We strongly support point {n}." for n in range(WEAK_PER_PAGE + 2)))
     document = page_db(db, tmp_path, many)
     pages = [{"id": "council", "items": [{"recommendation": "prevention-share", "stance": "support"}]}]
     assert len(weak_examples(db, pages, {"council": document})) == WEAK_PER_PAGE

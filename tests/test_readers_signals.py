@@ -52,6 +52,21 @@ def test_a_change_counts_only_when_done_to_the_item(text, names, expected):
     assert read("signal", text, direction="more" if names is GRANT else "stop", names=names).label == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "direction", "expected"),
+    [
+        ("The department has published the new allowance rules.", "stop", "reversed"),
+        ("Boards are rolling out the new allowance across every region.", "stop", "reversed"),
+        ("The department will introduce the new allowance in April 2026.", "stop", "reversed"),
+        ("The department has published the new allowance rules.", "new", "implemented"),
+        ("Boards are rolling out the new allowance across every region.", "new", "in_progress"),
+    ],
+)
+def test_progress_of_a_plan_the_item_asks_to_stop_is_a_reversal(text, direction, expected):
+    """An item that asks for a plan to be paused loses ground as that plan goes ahead, whatever the verb."""
+    assert read("signal", text, direction=direction).label == expected
+
+
 def test_without_names_every_change_counts():
     assert read("signal", "The new plans reduce duplication across the system.", direction="stop").label == "reversed"
 

@@ -198,9 +198,12 @@ def weigh(task: str, verdict: Verdict | None, vector: np.ndarray | None) -> tupl
 def by_direction(verdict: Verdict, direction: str | None) -> str:
     """A change of quantity or existence read against what the item asks for: cutting what it wants
     more of is a reversal, cutting what it wants less of is progress ("none" when the item is unknown).
-    A change still to come that goes the item's way is a plan."""
+    A change still to come that goes the item's way is a plan. An item that asks for a plan to be
+    stopped (direction "stop") loses ground with every step of that plan, whatever the verb."""
     table = rules()["signal"]["by_direction"]
     key = direction or "none"
+    if key == "stop" and verdict.label in PROGRESS:
+        return "reversed"
     if verdict.label in table:
         label = table[verdict.label].get(key, table[verdict.label]["none"])
         return "planned" if label in PROGRESS and "planned" in verdict.found else label

@@ -100,7 +100,7 @@ def fit(db: Path, gold: Path | None, texts: Path | None, out: Path | None, reade
 
     With --readers-out, the readers also learn from the tuning pages: the sentences of the passages
     linked to each labelled item whose cues say the page's label, or that name the item and have no
-    cue, at most three per page and task, each weighing half a written sentence. Write them to
+    cue, at most six per page and task, each weighing half a written sentence. Write them to
     tracker/data/readers.json to adopt them.
     """
     from ..fit import corpus_labels, fit_link_scorer
