@@ -57,6 +57,17 @@ def test_no_page_reserved_for_independent_evaluation_is_used(pages):
     assert reserved and not reserved & {url_key(page["url"]) for page in pages}
 
 
+def test_a_page_the_corpus_already_uses_says_so(pages):
+    """A page a digest summarises ("corpus") or the register cites ("register") is not unseen text:
+    the scorer learned from the digests and the profiles were written from the register's sources."""
+    corpus = REVIEW.parent
+    digests = {url_key(m.group(1)) for path in corpus.rglob("*.md") if (m := re.search(r"^url:\s*(\S+)", path.read_text(encoding="utf-8"), re.MULTILINE))}
+    register = {url_key(url) for url in re.findall(r"https?://[^\s\"'<>)\]]+", REVIEW.read_text(encoding="utf-8"))}
+    for page in pages:
+        url = url_key(page["url"])
+        assert page["seen"] == ("corpus" if url in digests else "register" if url in register else None), page["id"]
+
+
 def test_each_split_reads_only_its_own_pages(tmp_path):
     gold = tmp_path / "pages.jsonl"
     gold.write_text("".join(json.dumps({"id": split, "split": split}) + "\n" for split in ("tune", "report", "holdout")), encoding="utf-8")
