@@ -164,8 +164,9 @@ async def test_evidence_downloads(ds):
 
 async def test_method_page_and_footer(ds):
     html = (await ds.client.get("/-/tracker/method")).text
-    for words in ("no position found", "similarity (machine)", "Tracker summary", "How well it works", "indicative"):
+    for words in ("no position found", "similarity (machine)", "Tracker summary", "How well it works", "indicative", "Two readers (F1)"):
         assert words in html, words
+    assert '<td data-label="Two readers (F1)">0.94</td>' in html  # the readers' agreement beside the tracker's link figure
     dashboard = (await ds.client.get("/-/tracker/dashboard")).text
     assert 'href="/-/tracker/method"' in dashboard.split('<footer class="ft">')[1]  # the footer links the Method page
 

@@ -1,6 +1,7 @@
 """The real-page gold file holds labels only, in the shape `tracker eval --texts` reads; its report
 half never changes; each split reads only its own pages; and no page reserved for independent
-evaluation is in it."""
+evaluation is in it. The second reading of some of its pages (`tracker agreement`) is in the same
+shape, on the same pages with the same metadata: only the items and the reader's note differ."""
 
 import hashlib
 import json
@@ -14,6 +15,7 @@ from tracker.realtext import read_pages
 from tracker.status import POSITIONS, SIGNAL_STATUS
 
 GOLD = Path(__file__).parent / "gold" / "real_pages.jsonl"
+SECOND_READING = GOLD.with_name("second_reading.jsonl")
 REVIEW = Path(__file__).parents[1] / "corpus" / "hewitt-2023" / "review.yaml"
 RESERVED = Path(__file__).resolve().parents[2] / "shared" / "facts" / "reserved_pages.txt"
 # The report half, fixed when the set was split (2026-11-25): the sorted ids' sha256.
@@ -22,18 +24,24 @@ PAGE_KEYS = {"id", "url", "query", "title", "publisher", "date", "date_precision
 ITEM_KEYS = {"recommendation", "stance", "position", "signal", "changes_status"}
 
 
+def read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 @pytest.fixture(scope="module")
 def pages() -> list[dict]:
-    return [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_lines(GOLD)
 
 
 def url_key(url: str) -> str:
     return re.sub(r"^https?://(www\.)?", "", url.strip().lower()).rstrip("/")
 
 
-def test_every_page_has_the_fields_eval_reads_and_no_page_text(pages):
+@pytest.mark.parametrize("path", [GOLD, SECOND_READING], ids=["first", "second"])
+def test_every_page_has_the_fields_eval_reads_and_no_page_text(path):
+    pages = read_lines(path)
     slugs = {item["slug"] for item in yaml.safe_load(REVIEW.read_text(encoding="utf-8"))["register"]}
-    assert len({page["id"] for page in pages}) == len(pages) >= 100
+    assert len({page["id"] for page in pages}) == len(pages) >= 60
     for page in pages:
         assert set(page) == PAGE_KEYS, page["id"]
         assert page["split"] in ("tune", "report", "holdout") and page["date_precision"] in ("day", "month", "year")
@@ -44,6 +52,16 @@ def test_every_page_has_the_fields_eval_reads_and_no_page_text(pages):
             assert item["stance"] in (None, "support", "concern", "oppose", "neutral")
             assert item["position"] is None or item["position"] in POSITIONS
             assert item["signal"] is None or item["signal"] in {*SIGNAL_STATUS, "mention"}
+
+
+def test_the_second_reading_reads_the_whole_report_half_and_changes_only_the_labels(pages):
+    first = {page["id"]: page for page in pages}
+    second = read_lines(SECOND_READING)
+    assert {page["id"] for page in second if page["split"] == "report"} == {page["id"] for page in pages if page["split"] == "report"}
+    for page in second:
+        assert {key: value for key, value in page.items() if key not in ("items", "note")} == {
+            key: value for key, value in first[page["id"]].items() if key not in ("items", "note")
+        }, page["id"]
 
 
 def test_the_report_half_is_the_one_split_at_the_start(pages):

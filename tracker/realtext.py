@@ -153,6 +153,7 @@ def pick_signal(signals: list[Evidence]) -> str | None:
 
 def score_pages(db: sqlite_utils.Database, pages: list[dict], documents: dict[str, int], missing: list[str]) -> PageReport:
     report = PageReport(len(documents), missing)
+    slugs = {row["id"]: row["slug"] or row["label"] for row in db.query("select id, slug, label from recommendations")}
     for page in pages:
         if page["id"] not in documents:
             continue
@@ -161,18 +162,20 @@ def score_pages(db: sqlite_utils.Database, pages: list[dict], documents: dict[st
         gold = {resolve_id(db, item["recommendation"], review): item for item in page["items"]}
         if None in gold:
             raise TrackerError(f"page {page['id']}: unknown recommendation in {[i['recommendation'] for i in page['items']]}")
-        score_page(report, page, gold, predicted, db)
+        score_page(report, page, {slugs[rec]: item for rec, item in gold.items()}, {slugs[rec]: item for rec, item in predicted.items()})
     return report
 
 
-def score_page(report: PageReport, page: dict, gold: dict, predicted: dict, db: sqlite_utils.Database) -> None:
+def score_page(report: PageReport, page: dict, gold: dict[str, dict], predicted: dict[str, dict]) -> None:
+    """Score one page's predicted items against its gold items, both keyed by item slug: each item's
+    link, stance, position and signal (`stance`, `position`, `signal` keys) and the status it moves to
+    (`moves_to`; the gold side's from `gold_status`)."""
     kind = page["kind"]
-    slug = {row["id"]: row["slug"] or row["label"] for row in db.query("select id, slug, label from recommendations")}
     for rec in set(gold) | set(predicted):
         hit = rec in gold and rec in predicted
         report.add(kind, "link", tp=int(hit), fp=int(rec not in gold), fn=int(rec not in predicted))
         if not hit:
-            report.errors.append({"page": page["id"], "task": "link", "recommendation": slug[rec], "gold": rec in gold, "predicted": rec in predicted})
+            report.errors.append({"page": page["id"], "task": "link", "recommendation": rec, "gold": rec in gold, "predicted": rec in predicted})
     for task in ("stance", "position", "signal"):
         for rec in set(gold) | set(predicted):
             wanted = (gold.get(rec) or {}).get(task)
@@ -183,14 +186,28 @@ def score_page(report: PageReport, page: dict, gold: dict, predicted: dict, db: 
                 continue
             report.add(kind, task, tp=int(wanted == got), fp=int(got is not None and wanted != got), fn=int(wanted is not None and wanted != got))
             if wanted != got:
-                report.errors.append({"page": page["id"], "task": task, "recommendation": slug[rec], "gold": wanted, "predicted": got})
+                report.errors.append({"page": page["id"], "task": task, "recommendation": rec, "gold": wanted, "predicted": got})
     for rec in set(gold) | set(predicted):
         wanted, got = gold_status(gold.get(rec) or {}), (predicted.get(rec) or {}).get("moves_to")
         if wanted is None and got is None:
             continue
         report.add(kind, "status_change", tp=int(wanted == got), fp=int(got is not None and got != wanted), fn=int(wanted is not None and got != wanted))
         if wanted != got:
-            report.errors.append({"page": page["id"], "task": "status_change", "recommendation": slug[rec], "gold": wanted, "predicted": got})
+            report.errors.append({"page": page["id"], "task": "status_change", "recommendation": rec, "gold": wanted, "predicted": got})
+
+
+def agreement(first: list[dict], second: list[dict]) -> PageReport:
+    """How far a second reader's labels agree with the first's on the pages both read, scored exactly
+    as the tracker is scored against the first (the second reading in the tracker's place): the
+    ceiling any machine figure is measured against."""
+    readings = {page["id"]: page for page in second}
+    both = [page for page in first if page["id"] in readings]
+    report = PageReport(len(both), [])
+    for page in both:
+        gold = {item["recommendation"]: item for item in page["items"]}
+        other = {item["recommendation"]: {**item, "moves_to": gold_status(item)} for item in readings[page["id"]]["items"]}
+        score_page(report, page, gold, other)
+    return report
 
 
 @contextmanager

@@ -1,14 +1,18 @@
-"""Commands that measure and fit the NLP: eval, fit."""
+"""Commands that measure and fit the NLP: eval, agreement, fit."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import DB_ARGUMENT, cli, connect, echo_json, echo_table, fail, progress_bar
 from ..errors import TrackerError
+
+if TYPE_CHECKING:
+    from ..realtext import PageReport
 
 SPLIT_OPTION = click.option(
     "--split",
@@ -64,6 +68,10 @@ def print_page_report(db: Path, gold: Path, texts: Path, split: str, show_errors
         report = evaluate_pages(db, read_pages(gold, split), texts, progress_bar)
     except TrackerError as error:
         fail(str(error))
+    echo_page_report(report, split, show_errors, as_json)
+
+
+def echo_page_report(report: PageReport, split: str, show_errors: int, as_json: bool) -> None:
     if as_json:
         return echo_json(report.as_dict())
     summary = report.as_dict()
@@ -77,6 +85,30 @@ def print_page_report(db: Path, gold: Path, texts: Path, split: str, show_errors
         click.echo(f"\nerrors ({len(report.errors)}, first {min(show_errors, len(report.errors))}):")
         for wrong in report.errors[:show_errors]:
             click.echo(f"  {wrong['page']}  {wrong['task']:<9} {wrong['recommendation']}: gold {wrong['gold']}, predicted {wrong['predicted']}")
+
+
+@cli.command()
+@click.argument("first", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("second", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@SPLIT_OPTION
+@click.option("--errors", "show_errors", default=10, show_default=True, help="How many disagreements to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def agreement(first: Path, second: Path, split: str, show_errors: int, as_json: bool) -> None:
+    """How far two readers' labels of the same real pages agree: SECOND is scored against FIRST exactly
+    as `tracker eval --texts` scores the tracker (FIRST's split picks the pages; pages SECOND did not
+    read are left out). No database or page text is needed.
+
+    Two careful readers do not agree perfectly on what a page is about or what it says; their
+    agreement is the ceiling against which the tracker's figures should be read.
+    """
+    from ..realtext import agreement as score_agreement
+    from ..realtext import read_pages
+
+    try:
+        report = score_agreement(read_pages(first, split), read_pages(second))
+    except TrackerError as error:
+        fail(str(error))
+    echo_page_report(report, split, show_errors, as_json)
 
 
 @cli.command()
