@@ -85,3 +85,5 @@ def test_tracker_agreement_scores_the_second_reading_of_the_report_half(tmp_path
     broken.write_text("not json\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["agreement", str(broken), str(gold / "second_reading.jsonl")])
     assert result.exit_code != 0 and "not a page gold file" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(cli, ["agreement", str(gold / "real_pages.jsonl"), str(gold / "second_reading.jsonl"), "--split", "tune"])
+    assert result.exit_code != 0 and "no page of" in result.output  # the second reading read no tuning page

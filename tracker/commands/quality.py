@@ -108,6 +108,8 @@ def agreement(first: Path, second: Path, split: str, show_errors: int, as_json: 
         report = score_agreement(read_pages(first, split), read_pages(second))
     except TrackerError as error:
         fail(str(error))
+    if not report.pages:
+        fail(f"no page of {second} is in the {split} pages of {first}")
     echo_page_report(report, split, show_errors, as_json)
 
 
