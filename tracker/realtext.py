@@ -198,8 +198,8 @@ def score_page(report: PageReport, page: dict, gold: dict[str, dict], predicted:
 
 def agreement(first: list[dict], second: list[dict]) -> PageReport:
     """How far a second reader's labels agree with the first's on the pages both read, scored exactly
-    as the tracker is scored against the first (the second reading in the tracker's place): the
-    ceiling any machine figure is measured against."""
+    as the tracker is scored against the first (the second reading in the tracker's place): how
+    finely the labels can tell a machine figure apart."""
     readings = {page["id"]: page for page in second}
     both = [page for page in first if page["id"] in readings]
     report = PageReport(len(both), [])

@@ -98,8 +98,8 @@ def agreement(first: Path, second: Path, split: str, show_errors: int, as_json: 
     as `tracker eval --texts` scores the tracker (FIRST's split picks the pages; pages SECOND did not
     read are left out). No database or page text is needed.
 
-    Two careful readers do not agree perfectly on what a page is about or what it says; their
-    agreement is the ceiling against which the tracker's figures should be read.
+    Two readers do not agree perfectly on what a page is about or what it says; a tracker figure
+    near their agreement is as good as the labels can tell.
     """
     from ..realtext import agreement as score_agreement
     from ..realtext import read_pages
